@@ -1,0 +1,288 @@
+"""Request and response models of the v1 API, and the loss-spec union built from the registry.
+
+Array fields are declared with their JSON Schema (nested lists of numbers, or a base64 tensor
+object) but are not walked by Pydantic: ``arrays.decode`` turns them into NumPy directly, which is
+several times faster than validating a million floats one by one.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
+
+from ..losses import registry
+from ..losses.base import Reduction
+from ..losses.evaluate import Include, NanPolicy
+from .arrays import DTYPES, ArrayEncoding
+
+NUMBER_OR_NULL: dict[str, Any] = {"anyOf": [{"type": "number"}, {"type": "null"}]}
+TENSOR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Tensor",
+    "description": "Base64 of the little-endian, C-order bytes of an array.",
+    "properties": {
+        "dtype": {"type": "string", "enum": list(DTYPES)},
+        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "data": {"type": "string", "contentEncoding": "base64"},
+    },
+    "required": ["dtype", "shape", "data"],
+    "additionalProperties": False,
+}
+ARRAY_SCHEMA: dict[str, Any] = {
+    "description": "Nested lists of numbers (null = missing value), or a tensor object.",
+    "anyOf": [
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "number"},
+                    {"type": "null"},
+                    {"type": "array", "items": NUMBER_OR_NULL},
+                ]
+            },
+        },
+        TENSOR_SCHEMA,
+    ],
+}
+ArrayInput = Annotated[Any, WithJsonSchema(ARRAY_SCHEMA)]
+ArrayOutput = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "Nested lists (array_encoding 'list', null for non-finite values) or a "
+            "float64 tensor object (array_encoding 'base64').",
+            "anyOf": [
+                {
+                    "type": "array",
+                    "items": {
+                        "anyOf": [*NUMBER_OR_NULL["anyOf"], {"type": "array", "items": NUMBER_OR_NULL}]
+                    },
+                },
+                TENSOR_SCHEMA,
+            ],
+        }
+    ),
+]
+Number = Annotated[float | None, Field(description="null when not finite")]
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+@cache
+def spec_model(name: str) -> type[BaseModel]:
+    """``{"name": ..., **params}`` for one loss: its parameter model plus the name tag."""
+    definition = registry.get(name)
+    names = (definition.name, *definition.aliases)
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{_camel(definition.name)}Spec",
+        __base__=definition.params,
+        __doc__=f"{definition.name}: {definition.summary}",
+        name=(Literal[names], Field(description="Canonical name or alias.")),  # type: ignore[valid-type]
+    )
+    return model
+
+
+def _spec_input(value: Any) -> Any:
+    """Accept a bare name for a spec with default parameters, and name unknown losses clearly."""
+    if isinstance(value, str):
+        value = {"name": value}
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        name = value["name"]
+        if name not in registry.all_names():
+            matches = registry.suggest(name)
+            hint = f" Did you mean {', '.join(map(repr, matches))}?" if matches else ""
+            raise PydanticCustomError(
+                "unknown_loss",
+                "Unknown loss '{name}'.{hint} GET /v1/losses lists them all.",
+                {"name": name, "hint": hint},
+            )
+    return value
+
+
+@cache
+def loss_spec_type() -> Any:
+    """The discriminated union of every loss's spec, accepting bare names too."""
+    definitions = registry.definitions()
+    names = tuple(registry.all_names())
+    union = Annotated[
+        Union[tuple(spec_model(d.name) for d in definitions)],  # type: ignore[misc]  # noqa: UP007
+        Field(discriminator="name"),
+    ]
+    loss_name = Annotated[str, WithJsonSchema({"type": "string", "enum": list(names), "title": "LossName"})]
+    return Annotated[
+        union,
+        BeforeValidator(_spec_input, json_schema_input_type=Union[loss_name, union]),  # noqa: UP007
+    ]
+
+
+@cache
+def evaluate_request_model() -> type[BaseModel]:
+    LossSpecInput = loss_spec_type()  # noqa: N806
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        "EvaluateRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Evaluate one or more losses on one set of arrays.",
+        losses=(
+            list[LossSpecInput],
+            Field(
+                min_length=1,
+                max_length=32,  # type: ignore[valid-type]
+                description="1 to 32 losses: names, or objects with a name and parameters.",
+            ),
+        ),
+        predictions=(ArrayInput, Field(description="Predictions, shape (N,) or (N, D).")),
+        targets=(ArrayInput, Field(description="Targets, one row per sample.")),
+        weights=(ArrayInput | None, Field(None, description="Sample weights (N,), >= 0.")),
+        reduction=(Reduction, "mean"),
+        nan_policy=(NanPolicy, "raise"),
+        include=(list[Include], Field(["stats"], max_length=5)),
+        top_k=(int, Field(5, ge=0, le=1000, description="Rows listed in stats.top.")),
+        array_encoding=(ArrayEncoding, "list"),
+    )
+    return model
+
+
+class CurveRequest(BaseModel):
+    """A loss and its gradient over a range of scalar predictions for one fixed target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any] | list[dict[str, Any]] = Field(
+        default_factory=dict,
+        description="The loss's parameters; a list draws one curve per parameter set.",
+    )
+    target: float = Field(0.0, allow_inf_nan=False, description="The fixed target.")
+    start: float = Field(-3.0, allow_inf_nan=False, description="First prediction.")
+    stop: float = Field(3.0, allow_inf_nan=False, description="Last prediction.")
+    num: int = Field(201, ge=2, le=10001, description="Number of points, evenly spaced.")
+    array_encoding: ArrayEncoding = "list"
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+
+class TopRow(BaseModel):
+    index: int
+    loss: Number
+
+
+class StatsModel(BaseModel):
+    mean: Number
+    std: Number
+    min: Number
+    max: Number
+    sum: Number
+    quantiles: dict[str, Number]
+    top: list[TopRow]
+
+
+class GroupModel(BaseModel):
+    key: int = Field(description="Output column or class index.")
+    count: int
+    weight_sum: Number
+    value: Number
+
+
+class BreakdownModel(BaseModel):
+    by: Literal["output", "class"]
+    groups: list[GroupModel]
+
+
+class LossResultModel(BaseModel):
+    loss: str
+    params: dict[str, Any]
+    reduction: Reduction
+    value: Number
+    count: int
+    weight_sum: Number
+    omitted: int
+    ignored: int
+    clipped: int
+    stats: StatsModel | None = None
+    per_sample: ArrayOutput | None = None
+    gradient: ArrayOutput | None = None
+    breakdown: BreakdownModel | None = None
+
+
+class ArraySummaryModel(BaseModel):
+    mean: Number
+    std: Number
+    min: Number
+    max: Number
+    count: int
+    non_finite: int
+
+
+class InputsModel(BaseModel):
+    predictions: ArraySummaryModel
+    targets: ArraySummaryModel
+
+
+class EvaluateResponse(BaseModel):
+    api_version: Literal["v1"]
+    n_samples: int
+    results: list[LossResultModel]
+    inputs: InputsModel | None = None
+
+
+class CurveModel(BaseModel):
+    params: dict[str, Any]
+    value: ArrayOutput
+    gradient: ArrayOutput | None
+
+
+class CurveResponse(BaseModel):
+    loss: str
+    target: float
+    x: ArrayOutput
+    curves: list[CurveModel]
+
+
+class InputModeModel(BaseModel):
+    name: str
+    predictions: str
+    targets: list[str]
+    shapes: list[str]
+    select: dict[str, Any]
+
+
+class EquivalentModel(BaseModel):
+    library: str
+    function: str
+    mapping: str
+
+
+class CatalogueEntry(BaseModel):
+    name: str
+    aliases: list[str]
+    family: str
+    summary: str
+    formula: str
+    parameters: dict[str, Any] = Field(description="JSON Schema of the parameters, with defaults.")
+    input_modes: list[InputModeModel]
+    has_gradient: bool
+    reductions: list[Reduction]
+    curve: bool = Field(description="Whether POST /v1/losses/{name}/curve applies.")
+    equivalents: list[EquivalentModel]
+    differences: list[str]
+    notes: list[str]
+
+
+class Catalogue(BaseModel):
+    losses: list[CatalogueEntry]
+
+
+class Health(BaseModel):
+    status: str

@@ -1,0 +1,220 @@
+"""Routes under /v1. Each endpoint translates HTTP to the core's terms, delegates, and encodes.
+
+Bodies are read and parsed here once (orjson), not by FastAPI's default body handling, which would
+parse with the standard library and then walk every array element through Pydantic. The request
+models still validate everything but the arrays, and still document the body in OpenAPI.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ..config import Settings
+from ..losses import registry
+from ..losses.curve import curve, curve_grid
+from ..losses.errors import LossError, UnknownLoss
+from ..losses.evaluate import Options, evaluate
+from ..losses.stats import describe
+from . import translate
+from .arrays import decode
+from .body import read_json
+from .problems import PROBLEM_JSON, Problem, ProblemDetails, validation_problem
+from .schemas import (
+    Catalogue,
+    CatalogueEntry,
+    CurveRequest,
+    CurveResponse,
+    EvaluateResponse,
+    evaluate_request_model,
+)
+
+# Bodies above this size are parsed and evaluated on a worker thread, so that a large request
+# never stalls the event loop; smaller ones are cheaper to run inline than to hand over.
+INLINE_BODY_BYTES = 256 * 1024
+
+
+def _problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "model": ProblemDetails,
+            "content": {PROBLEM_JSON: {}},
+            "description": "Problem details (RFC 9457).",
+        }
+        for status in statuses
+    }
+
+
+def request_body(schema: str) -> dict[str, Any]:
+    """OpenAPI requestBody pointing at a model that ``openapi.py`` adds to the components."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    }
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def require_api_key(request: Request) -> None:
+    """Bearer authentication when LOSS_SERVICE_API_KEYS is set; keys compared in constant time."""
+    keys = settings_of(request).api_keys
+    if not keys:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    presented = token.strip().encode()
+    matched = False
+    for key in keys:  # Compare with every key, so timing does not reveal which one matched.
+        matched |= hmac.compare_digest(presented, key.encode())
+    if scheme.lower() != "bearer" or not matched:
+        raise Problem(
+            401,
+            "unauthorized",
+            "Authentication required",
+            "Send a valid API key as 'Authorization: Bearer <key>'.",
+            [("header.authorization", "missing or invalid bearer token")],
+            headers={"WWW-Authenticate": 'Bearer realm="loss-service"'},
+        )
+
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+
+
+def _unknown_in_path(name: str) -> Problem:
+    error = UnknownLoss(name, registry.suggest(name))
+    return Problem(404, error.kind, error.title, error.detail, [("path.name", error.detail)])
+
+
+def _definition(name: str) -> Any:
+    try:
+        return registry.get(name)
+    except UnknownLoss:
+        raise _unknown_in_path(name) from None
+
+
+@router.get("/losses", operation_id="list_losses", response_model=Catalogue, summary="The loss catalogue")
+async def list_losses(request: Request) -> Response:
+    return Response(request.app.state.catalogue, media_type="application/json")
+
+
+@router.get(
+    "/losses/{name}",
+    operation_id="get_loss",
+    response_model=CatalogueEntry,
+    summary="One catalogue entry (aliases resolve)",
+    responses=_problem_responses(404),
+)
+async def get_loss(name: str) -> Response:
+    return json_response(translate.catalogue_entry(_definition(name)))
+
+
+def _evaluate(payload: Any, settings: Settings) -> dict[str, Any]:
+    request = evaluate_request_model().model_validate(payload)
+    limit = settings.max_elements
+    predictions = decode(request.predictions, "body.predictions", limit)  # type: ignore[attr-defined]
+    targets = decode(request.targets, "body.targets", limit)  # type: ignore[attr-defined]
+    weights = request.weights  # type: ignore[attr-defined]
+    if weights is not None:
+        weights = decode(weights, "body.weights", limit)
+    specs = [translate.to_spec(spec) for spec in request.losses]  # type: ignore[attr-defined]
+    include = frozenset(request.include)  # type: ignore[attr-defined]
+    options = Options(
+        reduction=request.reduction,  # type: ignore[attr-defined]
+        nan_policy=request.nan_policy,  # type: ignore[attr-defined]
+        include=include,
+        top_k=request.top_k,  # type: ignore[attr-defined]
+    )
+    results = evaluate(specs, predictions, targets, weights, options)
+    encoding = request.array_encoding  # type: ignore[attr-defined]
+    body: dict[str, Any] = {
+        "api_version": "v1",
+        "n_samples": int(predictions.shape[0]),
+        "results": [translate.result_body(r, encoding) for r in results],
+    }
+    if "inputs" in include:
+        body["inputs"] = {
+            "predictions": translate.summary_body(describe(predictions)),
+            "targets": translate.summary_body(describe(targets)),
+        }
+    return body
+
+
+@router.post(
+    "/evaluate",
+    operation_id="evaluate",
+    summary="Evaluate one or more losses on one set of arrays",
+    response_model=EvaluateResponse,
+    responses=_problem_responses(400, 401, 413, 415, 422),
+    openapi_extra=request_body("EvaluateRequest"),
+)
+async def evaluate_endpoint(request: Request) -> Response:
+    settings = settings_of(request)
+    payload = await read_json(request, settings.max_body_bytes)
+    large = int(request.headers.get("content-length") or 0) > INLINE_BODY_BYTES
+    if large:
+        return json_response(await run_in_threadpool(_evaluate, payload, settings))
+    return json_response(_evaluate(payload, settings))
+
+
+def _curve(name: str, payload: Any) -> dict[str, Any]:
+    definition = _definition(name)
+    if not definition.scalar_prediction:
+        detail = (
+            f"{definition.name} takes a vector prediction per sample, so it has no scalar "
+            "curve; curves exist for losses whose catalogue entry says curve: true."
+        )
+        raise Problem(422, "no-curve", "No scalar curve", detail, [("path.name", detail)])
+    request = CurveRequest.model_validate(payload)
+    param_sets = request.params if isinstance(request.params, list) else [request.params]
+    x = curve_grid(request.start, request.stop, request.num)
+    curves = []
+    for i, raw in enumerate(param_sets):
+        try:
+            params = definition.params.model_validate(raw)
+        except ValidationError as error:
+            root = f"body.params[{i}]" if isinstance(request.params, list) else "body.params"
+            raise validation_problem(error.errors(), root=root) from None
+        try:
+            values, gradient = curve(definition, params, request.target, x)
+        except LossError as error:
+            raise Problem(
+                422,
+                error.kind,
+                error.title,
+                f"The curve from start={request.start} to stop={request.stop} with "
+                f"target={request.target} is outside this loss's domain: {error.detail}",
+                [("body", error.detail)],
+            ) from None
+        curves.append((params.model_dump(mode="json"), values, gradient))
+    return translate.curve_body(definition.name, request.target, x, curves, request.array_encoding)
+
+
+@router.post(
+    "/losses/{name}/curve",
+    operation_id="loss_curve",
+    summary="A loss and its gradient over a range of scalar predictions",
+    response_model=CurveResponse,
+    responses=_problem_responses(400, 401, 404, 413, 415, 422),
+    openapi_extra=request_body("CurveRequest"),
+)
+async def curve_endpoint(name: str, request: Request) -> Response:
+    payload = await read_json(request, settings_of(request).max_body_bytes)
+    return json_response(_curve(name, payload))

@@ -1,0 +1,48 @@
+"""Service configuration from ``LOSS_SERVICE_*`` environment variables (pydantic-settings).
+
+``create_app(settings)`` receives a Settings instance; nothing reads the environment at import.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOSS_SERVICE_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface to bind (the Docker image sets 0.0.0.0).")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port.")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
+    max_body_bytes: int = Field(
+        64 * MiB, ge=1024, description="Largest request body accepted, in bytes (413 above)."
+    )
+    max_elements: int = Field(
+        4_000_000, ge=1, description="Largest number of elements in one array (413 above)."
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Bearer keys; empty means no authentication.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS; none if empty."
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
