@@ -6,7 +6,9 @@ Importing this package registers every loss: each family module registers its ow
 # Registration order is catalogue order.
 from . import regression  # noqa: F401, I001  (registration side effect)
 from . import binary  # noqa: F401
+from . import margin  # noqa: F401
 from . import multiclass  # noqa: F401
+from . import similarity  # noqa: F401
 from .evaluate import LossResult, LossSpec, Options, evaluate
 from .registry import definitions, get
 

@@ -43,6 +43,12 @@ Space = Literal[
 ]
 
 
+TORCH_REDUCTION = (
+    "reduction mean (and any reduction of (N,) inputs) as ours; on (N, D) inputs torch's sum runs over "
+    "all elements, which is D times our sum of row means"
+)
+
+
 class Params(BaseModel):
     """Base of every loss's parameter model: unknown parameters are an error, never ignored."""
 

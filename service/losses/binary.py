@@ -11,7 +11,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from .base import Computed, Equivalent, InputMode, Params, elementwise
+from .base import TORCH_REDUCTION, Computed, Equivalent, InputMode, Params, elementwise
 from .checks import check_ndim, check_range, check_same_shape, check_vector_param
 from .numerics import FLOAT64_EPS, sigmoid, softplus, xlogy
 from .registry import register
@@ -110,7 +110,7 @@ def _pos_weight(params: BinaryCrossEntropyParams, predictions: np.ndarray) -> np
         Equivalent(
             "PyTorch",
             "torch.nn.functional.binary_cross_entropy_with_logits(x, y, pos_weight=pw)",
-            "from_logits=true; reduction as ours",
+            "from_logits=true; " + TORCH_REDUCTION,
         ),
         Equivalent(
             "Keras",

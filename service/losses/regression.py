@@ -12,7 +12,7 @@ import math
 import numpy as np
 from pydantic import Field
 
-from .base import Computed, Equivalent, InputMode, NoParams, Params, elementwise
+from .base import TORCH_REDUCTION, Computed, Equivalent, InputMode, NoParams, Params, elementwise
 from .checks import check_ndim, check_same_shape
 from .registry import register
 
@@ -34,7 +34,7 @@ def _errors(predictions: np.ndarray, targets: np.ndarray) -> np.ndarray:
     formula="l_i = mean_j (p_ij - y_ij)^2",
     modes=REAL,
     equivalents=(
-        Equivalent("PyTorch", "torch.nn.functional.mse_loss(p, y)", "reduction as ours"),
+        Equivalent("PyTorch", "torch.nn.functional.mse_loss(p, y)", TORCH_REDUCTION),
         Equivalent("Keras", "keras.losses.MeanSquaredError()", "reduction sum_over_batch_size"),
         Equivalent("scikit-learn", "sklearn.metrics.mean_squared_error(y, p, sample_weight=w)", "mean"),
     ),
@@ -96,7 +96,7 @@ def root_mean_squared_error(
     modes=REAL,
     notes=("Gradient sign(e), with 0 at e = 0 as PyTorch's l1_loss.",),
     equivalents=(
-        Equivalent("PyTorch", "torch.nn.functional.l1_loss(p, y)", "reduction as ours"),
+        Equivalent("PyTorch", "torch.nn.functional.l1_loss(p, y)", TORCH_REDUCTION),
         Equivalent("Keras", "keras.losses.MeanAbsoluteError()", "reduction sum_over_batch_size"),
         Equivalent("scikit-learn", "sklearn.metrics.mean_absolute_error(y, p, sample_weight=w)", "mean"),
     ),

@@ -1,0 +1,1 @@
+"""Overlap and similarity losses: predictions and targets of shape (N, D), one loss per row."""

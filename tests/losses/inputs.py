@@ -1,0 +1,124 @@
+"""Valid random inputs for any registered loss, derived from its input modes (spaces and shapes).
+
+The common suite runs every loss through these; a new loss whose modes use the existing spaces
+needs nothing here. ``perfect`` gives, per family, predictions that a loss should score at its
+minimum for the given targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from service.losses.base import LossDefinition, Params, Space
+from service.losses.numerics import log_softmax, softmax
+
+N_SAMPLES = 6
+WIDTH = 3  # outputs, labels or classes: class_weights in the examples have this length
+
+
+def draw(space: Space, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Random values in a space, kept away from its edges (so finite differences stay inside)."""
+    if space == "real":
+        return rng.normal(size=shape) * 1.5
+    if space == "positive":
+        return rng.uniform(0.2, 3.0, size=shape)
+    if space == "nonnegative":
+        return rng.uniform(0.1, 3.0, size=shape)
+    if space == "greater_than_minus_one":
+        return rng.uniform(-0.5, 3.0, size=shape)
+    if space == "unit_interval":
+        return rng.uniform(0.05, 0.95, size=shape)
+    if space == "simplex":
+        return softmax(rng.normal(size=shape))
+    if space == "log_simplex":
+        return log_softmax(rng.normal(size=shape))
+    if space == "class_index":
+        return rng.integers(0, WIDTH, size=shape[:1]).astype(np.float64)
+    if space == "sign":
+        return rng.choice([-1.0, 1.0], size=shape)
+    raise AssertionError(f"no generator for space {space!r}")
+
+
+def variants(definition: LossDefinition, params: Params) -> list[str]:
+    """Input layouts a loss accepts in the mode its parameters select."""
+    mode = definition.mode_for(params)
+    if definition.family == "multiclass":
+        out = []
+        if "class_index" in mode.targets:
+            out.append("index")
+        distribution = {"simplex", "log_simplex"} & set(mode.targets)
+        if distribution and getattr(params, "ignore_index", None) is None:
+            out.append("probabilities")
+        return out
+    found = []
+    if any(s.startswith("(N,)") for s in mode.shapes):
+        found.append("1d")
+    if any(s.startswith("(N, ") for s in mode.shapes):
+        found.append("2d")
+    return found
+
+
+def sample(
+    definition: LossDefinition, params: Params, variant: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    mode = definition.mode_for(params)
+    if definition.family == "multiclass":
+        predictions = draw(mode.predictions, (N_SAMPLES, WIDTH), rng)
+        if variant == "index":
+            targets = draw("class_index", (N_SAMPLES,), rng)
+            targets[:WIDTH] = np.arange(WIDTH)  # every class present, for breakdowns and ignore_index
+        else:
+            space = next(s for s in mode.targets if s != "class_index")
+            targets = draw(space, (N_SAMPLES, WIDTH), rng)
+        return predictions, targets
+    shape = (N_SAMPLES,) if variant == "1d" else (N_SAMPLES, WIDTH)
+    target_space = mode.targets[0]
+    return draw(mode.predictions, shape, rng), draw(target_space, shape, rng)
+
+
+def hard_targets(
+    definition: LossDefinition, params: Params, variant: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Targets for which a 'perfect' prediction exists: 0/1 labels, ±1 signs, class indices."""
+    _, targets = sample(definition, params, variant, rng)
+    mode = definition.mode_for(params)
+    if definition.family == "multiclass":
+        if variant == "index":
+            return targets
+        return np.eye(WIDTH)[rng.integers(0, WIDTH, size=N_SAMPLES)]
+    if mode.targets[0] == "unit_interval" or definition.family == "similarity":
+        return (
+            (targets > 0.5).astype(np.float64)
+            if mode.targets[0] == "unit_interval"
+            else (rng.integers(0, 2, size=targets.shape).astype(np.float64))
+        )
+    return targets
+
+
+def perfect(definition: LossDefinition, params: Params, targets: np.ndarray) -> np.ndarray | None:
+    """Predictions at which the loss should be minimal for these targets (None: no such notion)."""
+    mode = definition.mode_for(params)
+    space = mode.predictions
+    if definition.family == "multiclass":
+        onehot = targets if targets.ndim == 2 else np.eye(WIDTH)[targets.astype(int)]
+        if space == "simplex":
+            return onehot
+        logits = 30.0 * onehot
+        return log_softmax(logits) if space == "log_simplex" else logits
+    if definition.family == "margin":
+        return None
+    if space == "real" and mode.targets[0] == "unit_interval":
+        return np.where(targets > 0.5, 30.0, -30.0)  # logits of hard labels
+    return targets.copy()
+
+
+def param_sets(definition: LossDefinition) -> Iterator[dict[str, Any]]:
+    """Defaults, each mode's selecting parameters, and the loss's examples, without repeats."""
+    seen: list[dict[str, Any]] = []
+    for params in [{}, *(dict(m.select) for m in definition.modes), *map(dict, definition.examples)]:
+        if params not in seen:
+            seen.append(params)
+            yield params
