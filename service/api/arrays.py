@@ -66,6 +66,19 @@ def decode(value: Any, location: str, max_elements: int) -> np.ndarray:
     )
 
 
+def _first_non_number(value: Any, location: str) -> tuple[str, Any] | None:
+    """Location and value of the first element that is not a number or null (error path only)."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _first_non_number(item, f"{location}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return None
+    return location, value
+
+
 def decode_nested(value: list[Any], location: str) -> np.ndarray:
     """Nested lists of numbers; JSON null stands for a missing value (NaN)."""
     try:
@@ -74,20 +87,18 @@ def decode_nested(value: list[Any], location: str) -> np.ndarray:
         raise _bad_array(
             location, "nested lists must be rectangular: every row needs the same length."
         ) from None
-    kind = array.dtype.kind
-    if kind in "fiu":
+    if array.dtype.kind in "fiu":
         return array.astype(np.float64, copy=False)
-    if kind == "O":
-        flat = array.ravel()
-        for i, item in enumerate(flat):
-            if item is not None and (isinstance(item, bool) or not isinstance(item, int | float)):
-                index = np.unravel_index(i, array.shape) if array.ndim else ()
-                where = location + "".join(f"[{int(j)}]" for j in index)
-                raise _bad_array(where, f"expected a number or null, got {type(item).__name__}.")
-        return np.array([math.nan if x is None else float(x) for x in flat]).reshape(array.shape)
-    if kind == "b":
-        raise _bad_array(location, "expected numbers, got booleans.")
-    raise _bad_array(location, "expected numbers (or null), got strings or objects.")
+    culprit = _first_non_number(value, location)
+    if culprit is not None:
+        where, item = culprit
+        raise _bad_array(where, f"expected a number or null, got {type(item).__name__} {item!r:.40}.")
+    # Only numbers and nulls (or integers too large for int64): convert element by element.
+    try:
+        flat = [math.nan if x is None else float(x) for x in array.ravel()]
+    except OverflowError:
+        raise _bad_array(location, "a number is too large for float64.") from None
+    return np.array(flat, dtype=np.float64).reshape(array.shape)
 
 
 def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np.ndarray:

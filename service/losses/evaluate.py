@@ -264,7 +264,9 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
         if isinstance(coefficient, np.ndarray):
             coefficient = coefficient.reshape((-1,) + (1,) * (computed.gradient.ndim - 1))
         gradient = np.full(data.predictions.shape, fill)
-        gradient[rows] = computed.gradient * coefficient
+        if not (propagated and reduction != "none"):
+            # Under "propagate" an unknown value has an unknown gradient; 'none' keeps its rows.
+            gradient[rows] = computed.gradient * coefficient
         result.gradient = gradient
 
     if "stats" in include or "breakdown" in include:

@@ -1,0 +1,65 @@
+"""The Dockerfile: hadolint-clean, and the exact commands it runs work (no Docker engine needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from .test_server import start_server, stop_server
+
+ROOT = Path(__file__).parents[1]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def exec_form(instruction: str) -> list[str]:
+    """The JSON exec-form argument list of the last CMD or HEALTHCHECK CMD in the Dockerfile."""
+    joined = DOCKERFILE.replace("\\\n", " ")
+    pattern = r"^CMD\s+(\[.*\])$" if instruction == "CMD" else r"^HEALTHCHECK\s.*?CMD\s+(\[.*\])$"
+    matches = re.findall(pattern, joined, flags=re.MULTILINE)
+    assert matches, f"no {instruction} in exec form"
+    return json.loads(matches[-1])
+
+
+def test_hadolint_is_clean():
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    result = subprocess.run(
+        [hadolint, "--failure-threshold", "warning", "-"],
+        input=DOCKERFILE.encode(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_image_essentials():
+    assert re.search(r"^FROM .* AS build$", DOCKERFILE, flags=re.MULTILINE), "multi-stage build"
+    assert re.search(r"^USER 10001$", DOCKERFILE, flags=re.MULTILINE), "non-root user"
+    assert "LOSS_SERVICE_HOST=0.0.0.0" in DOCKERFILE
+    assert re.search(r"^EXPOSE 8000$", DOCKERFILE, flags=re.MULTILINE)
+    # Dependencies are installed before the source is copied, so source edits reuse that layer.
+    assert DOCKERFILE.index("pip install --no-cache-dir .") < DOCKERFILE.index("COPY service ./service")
+
+
+def test_cmd_and_healthcheck_commands_work():
+    command = exec_form("CMD")
+    assert command == ["python", "-m", "service"]
+    process, base = start_server([sys.executable, *command[1:]])
+    try:
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        probe = exec_form("HEALTHCHECK")
+        assert probe[0] == "python"
+        port = base.rsplit(":", 1)[1]
+        result = subprocess.run([sys.executable, *probe[1:]], env={"LOSS_SERVICE_PORT": port}, timeout=30)
+        assert result.returncode == 0
+    finally:
+        stop_server(process)
+    result = subprocess.run(
+        [sys.executable, *probe[1:]], env={"LOSS_SERVICE_PORT": port}, timeout=30, capture_output=True
+    )
+    assert result.returncode != 0, "the health probe must fail when the service is down"
