@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from .. import metrics
 from ..config import Settings
 from ..losses import registry
 from ..losses.curve import curve, curve_grid
@@ -24,7 +25,7 @@ from ..losses.evaluate import Options, evaluate
 from ..losses.stats import describe
 from . import translate
 from .arrays import decode
-from .body import read_json
+from .body import check_json_content_type, parse_json, read_json, read_limited
 from .problems import PROBLEM_JSON, Problem, ProblemDetails, validation_problem
 from .schemas import (
     Catalogue,
@@ -61,12 +62,19 @@ def request_body(schema: str) -> dict[str, Any]:
     }
 
 
+def dump(body: Any) -> bytes:
+    """JSON with NumPy arrays written directly; NaN and infinities become null."""
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
-        status_code=status,
-        media_type="application/json",
-    )
+    content = body if isinstance(body, bytes) else dump(body)
+    return Response(content, status_code=status, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytearray:
+    check_json_content_type(request)
+    return await read_limited(request, limit)
 
 
 def settings_of(request: Request) -> Settings:
@@ -126,15 +134,22 @@ async def get_loss(name: str) -> Response:
     return json_response(translate.catalogue_entry(_definition(name)))
 
 
-def _evaluate(payload: Any, settings: Settings) -> dict[str, Any]:
-    request = evaluate_request_model().model_validate(payload)
-    limit = settings.max_elements
-    predictions = decode(request.predictions, "body.predictions", limit)  # type: ignore[attr-defined]
-    targets = decode(request.targets, "body.targets", limit)  # type: ignore[attr-defined]
-    weights = request.weights  # type: ignore[attr-defined]
-    if weights is not None:
-        weights = decode(weights, "body.weights", limit)
-    specs = [translate.to_spec(spec) for spec in request.losses]  # type: ignore[attr-defined]
+def _parse_and_evaluate(body: bytes | bytearray, settings: Settings) -> bytes:
+    with metrics.stage("parse"):
+        payload = parse_json(body)
+    return _evaluate(payload, settings)
+
+
+def _evaluate(payload: Any, settings: Settings) -> bytes:
+    with metrics.stage("decode"):
+        request = evaluate_request_model().model_validate(payload)
+        limit = settings.max_elements
+        predictions = decode(request.predictions, "body.predictions", limit)  # type: ignore[attr-defined]
+        targets = decode(request.targets, "body.targets", limit)  # type: ignore[attr-defined]
+        weights = request.weights  # type: ignore[attr-defined]
+        if weights is not None:
+            weights = decode(weights, "body.weights", limit)
+        specs = [translate.to_spec(spec) for spec in request.losses]  # type: ignore[attr-defined]
     include = frozenset(request.include)  # type: ignore[attr-defined]
     options = Options(
         reduction=request.reduction,  # type: ignore[attr-defined]
@@ -142,19 +157,24 @@ def _evaluate(payload: Any, settings: Settings) -> dict[str, Any]:
         include=include,
         top_k=request.top_k,  # type: ignore[attr-defined]
     )
-    results = evaluate(specs, predictions, targets, weights, options)
-    encoding = request.array_encoding  # type: ignore[attr-defined]
-    body: dict[str, Any] = {
-        "api_version": "v1",
-        "n_samples": int(predictions.shape[0]),
-        "results": [translate.result_body(r, encoding) for r in results],
-    }
-    if "inputs" in include:
-        body["inputs"] = {
-            "predictions": translate.summary_body(describe(predictions)),
-            "targets": translate.summary_body(describe(targets)),
+    with metrics.stage("compute"):
+        results = evaluate(specs, predictions, targets, weights, options)
+        inputs = (describe(predictions), describe(targets)) if "inputs" in include else None
+    for result in results:
+        metrics.evaluated(result.loss, int(predictions.size))
+    with metrics.stage("encode"):
+        encoding = request.array_encoding  # type: ignore[attr-defined]
+        body: dict[str, Any] = {
+            "api_version": "v1",
+            "n_samples": int(predictions.shape[0]),
+            "results": [translate.result_body(r, encoding) for r in results],
         }
-    return body
+        if inputs is not None:
+            body["inputs"] = {
+                "predictions": translate.summary_body(inputs[0]),
+                "targets": translate.summary_body(inputs[1]),
+            }
+        return dump(body)
 
 
 @router.post(
@@ -167,11 +187,10 @@ def _evaluate(payload: Any, settings: Settings) -> dict[str, Any]:
 )
 async def evaluate_endpoint(request: Request) -> Response:
     settings = settings_of(request)
-    payload = await read_json(request, settings.max_body_bytes)
-    large = int(request.headers.get("content-length") or 0) > INLINE_BODY_BYTES
-    if large:
-        return json_response(await run_in_threadpool(_evaluate, payload, settings))
-    return json_response(_evaluate(payload, settings))
+    body = await read_body(request, settings.max_body_bytes)
+    if len(body) > INLINE_BODY_BYTES:
+        return json_response(await run_in_threadpool(_parse_and_evaluate, body, settings))
+    return json_response(_parse_and_evaluate(body, settings))
 
 
 def _curve(name: str, payload: Any) -> dict[str, Any]:
