@@ -273,6 +273,7 @@ class CatalogueEntry(BaseModel):
     parameters: dict[str, Any] = Field(description="JSON Schema of the parameters, with defaults.")
     input_modes: list[InputModeModel]
     has_gradient: bool
+    nonnegative: bool = Field(description="Whether every per-sample loss is >= 0.")
     reductions: list[Reduction]
     curve: bool = Field(description="Whether POST /v1/losses/{name}/curve applies.")
     equivalents: list[EquivalentModel]

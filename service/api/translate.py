@@ -41,6 +41,7 @@ def catalogue_entry(definition: LossDefinition) -> dict[str, Any]:
             for m in definition.modes
         ],
         "has_gradient": definition.has_gradient,
+        "nonnegative": definition.nonnegative,
         "reductions": list(definition.reductions),
         "curve": definition.scalar_prediction,
         "equivalents": [asdict(e) for e in definition.equivalents],

@@ -140,6 +140,8 @@ class LossDefinition:
     differences: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     has_gradient: bool = True
+    # Whether every per-sample value is >= 0 (false for e.g. cosine similarity, Poisson NLL).
+    nonnegative: bool = True
     reductions: tuple[Reduction, ...] = REDUCTIONS
     # sqrt for RMSE: value = transform(reduced), gradient scaled by transform'(reduced).
     transform: Callable[[float], tuple[float, float]] | None = None

@@ -22,6 +22,7 @@ FIELDS = {
     "equivalents",
     "differences",
     "notes",
+    "nonnegative",
 }
 
 
