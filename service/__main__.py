@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import uvicorn
+import sys
 
 from .config import Settings
+from .server import run
 
 
 def main() -> None:
-    settings = Settings()
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        proxy_headers=False,
-    )
+    status = run(Settings())
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

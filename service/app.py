@@ -8,10 +8,11 @@ import orjson
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from starlette.middleware.gzip import GZipMiddleware
 
 from . import __version__
-from .api import openapi, problems, v1
-from .api.schemas import Health
+from .api import openapi, operations, problems, v1
+from .api.middleware import RequestMiddleware
 from .api.translate import catalogue_entry
 from .config import Settings
 from .losses import registry
@@ -27,29 +28,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         static_url="/docs/static",
+        lifespan=operations.lifespan,
     )
     app.state.settings = settings
+    app.state.lifecycle = operations.Lifecycle()
     app.state.catalogue = orjson.dumps({"losses": [catalogue_entry(d) for d in registry.definitions()]})
     problems.install(app)
     app.include_router(v1.router)
+    app.include_router(operations.router)
 
-    @app.get("/healthz", operation_id="healthz", response_model=Health, tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", operation_id="readyz", response_model=Health, tags=["operations"])
-    async def readyz() -> dict[str, str]:
-        """Readiness: the service takes requests."""
-        return {"status": "ready"}
-
+    # Middleware, innermost first: gzip (opt-in), CORS (allow-list), then the request middleware
+    # (request id, metrics, access log, body guards), so it sees every response the others make.
+    if settings.gzip_min_bytes:
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
         )
+    app.add_middleware(RequestMiddleware, timeout_body=settings.timeout_body)
 
     document: dict[str, Any] = {}
 

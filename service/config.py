@@ -34,6 +34,34 @@ class Settings(BaseSettings):
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["text", "json"] = "text"
+    gzip_min_bytes: int = Field(
+        0,
+        ge=0,
+        description="Gzip responses of at least this many bytes to clients that accept it; 0 = never.",
+    )
+    # Slow and hostile clients, and shutdown (uvicorn's settings, plus two of our own).
+    timeout_keep_alive: int = Field(5, ge=1, description="Seconds an idle keep-alive connection stays open.")
+    timeout_headers: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's headers, from its first byte."
+    )
+    timeout_body: float = Field(
+        30.0, gt=0, description="Seconds the service waits for the next chunk of a request body (408 after)."
+    )
+    limit_concurrency: int = Field(
+        0, ge=0, description="Connections plus requests per worker before uvicorn answers 503; 0 = no limit."
+    )
+    backlog: int = Field(
+        2048, ge=1, description="Pending connections the kernel queues per listening socket."
+    )
+    timeout_graceful_shutdown: int = Field(
+        30, ge=1, description="Seconds in-flight requests get to complete after shutdown starts."
+    )
+    shutdown_drain_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="On SIGTERM, seconds /readyz answers 503 while requests are still served, before the "
+        "listening socket closes (give the load balancer time to notice).",
+    )
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

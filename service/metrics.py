@@ -1,16 +1,29 @@
 """Prometheus metrics of the loss work itself: stages of an evaluation, losses and elements.
 
 HTTP-level metrics (requests by route and status, latency, body sizes) are recorded by the
-middleware; these are recorded by the endpoints, around the work they delegate.
+middleware (``api/middleware.py``); the loss metrics by the endpoints, around the work they delegate.
+
+With several workers, ``PROMETHEUS_MULTIPROC_DIR`` is set by ``python -m service`` before the workers
+start, each worker writes its samples there, and ``exposition()`` aggregates them all.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as _multiprocess
 
 STAGE_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -24,6 +37,50 @@ EVALUATIONS = Counter("loss_service_evaluations_total", "Loss evaluations, per l
 ELEMENTS = Counter(
     "loss_service_elements_evaluated_total", "Prediction elements evaluated, per loss.", ["loss"]
 )
+
+# Route labels are route templates (/v1/losses/{name}), never raw paths, so cardinality is bounded.
+REQUESTS = Counter(
+    "loss_service_http_requests_total",
+    "HTTP requests, by method, route and status.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "loss_service_http_request_duration_seconds",
+    "Time from the request's arrival to the end of its response, by method and route.",
+    ["method", "route"],
+    buckets=STAGE_BUCKETS,
+)
+SIZE_BUCKETS = tuple(float(4**k) for k in range(4, 15))  # 256 B .. 256 MiB
+REQUEST_BYTES = Histogram(
+    "loss_service_http_request_body_bytes",
+    "Request body bytes received, by route.",
+    ["route"],
+    buckets=SIZE_BUCKETS,
+)
+RESPONSE_BYTES = Histogram(
+    "loss_service_http_response_body_bytes",
+    "Response body bytes sent, by route.",
+    ["route"],
+    buckets=SIZE_BUCKETS,
+)
+IN_PROGRESS = Gauge(
+    "loss_service_http_requests_in_progress", "Requests being handled.", multiprocess_mode="livesum"
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The Prometheus text exposition of this process, or of every worker in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def worker_exited(pid: int) -> None:
+    """Drop a dead worker's live gauges (counters and histograms keep its samples)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 @contextmanager
