@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,23 +27,75 @@ class Stats:
     top: list[tuple[int, float]] = field(default_factory=list)
 
 
+# Up to this many values one full sort is cheaper than a chain of partitions.
+SORT_UP_TO = 2048
+
+
+@lru_cache(maxsize=256)
+def quantile_ranks(n: int) -> list[int]:
+    """Positions in ascending order of the inverted-CDF quantiles of n values, as NumPy computes them."""
+    index = n * np.asarray(QUANTILES) - 1
+    previous = np.floor(index)
+    ranks = np.where(index - previous == 0, previous, previous + 1).astype(np.intp)
+    return [int(r) for r in np.clip(ranks, 0, n - 1)]
+
+
+def _top(
+    key: np.ndarray, values: np.ndarray, indices: np.ndarray, k: int, threshold: float
+) -> list[tuple[int, float]]:
+    """The k rows of largest ``key`` given the k-th largest (``threshold``), ties by lower index.
+
+    Only the keys above the threshold are sorted; ties with it are taken in index order, so that a
+    million equal losses cost one comparison pass, not a sort.
+    """
+    candidates = np.flatnonzero(key >= threshold)  # one pass; in index order
+    candidate_keys = key[candidates]
+    strictly = candidate_keys > threshold
+    above = candidates[strictly]
+    above = above[np.lexsort((indices[above], -key[above]))]
+    tied = candidates[~strictly][: k - above.size]
+    return [(int(indices[i]), float(values[i])) for i in np.concatenate([above, tied])]
+
+
 def top_rows(values: np.ndarray, indices: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The k largest values with their row indices, largest first, ties by lower index.
 
     NaN counts as the largest value: a row whose loss is unknown is the first one to look at.
     """
-    if k <= 0 or values.size == 0:
+    k = min(k, values.size)
+    if k <= 0:
         return []
     key = np.where(np.isnan(values), np.inf, values)
-    if k < key.size:
-        # Every value tied with the k-th largest must stay a candidate for the index tie-break.
-        kth = np.partition(key, key.size - k)[key.size - k]
-        candidates = np.flatnonzero(key >= kth)
-    else:
-        candidates = np.arange(key.size)
-    order = np.lexsort((indices[candidates], -key[candidates]))[:k]
-    chosen = candidates[order]
-    return [(int(indices[i]), float(values[i])) for i in chosen]
+    return _top(key, values, indices, k, float(np.partition(key, key.size - k)[key.size - k]))
+
+
+def _quantile_dict(values: np.ndarray) -> dict[str, float]:
+    return {str(q): float(v) for q, v in zip(QUANTILES, values, strict=True)}
+
+
+def select(values: np.ndarray, ranks: list[int] | np.ndarray) -> np.ndarray:
+    """A copy of ``values`` in which every position in ``ranks`` holds its order statistic.
+
+    One ``np.partition`` at the lowest rank, then each next rank within the part above the previous
+    one: each step works on a smaller slice, where a single multi-kth ``np.partition`` call would
+    scan the whole array for every rank.
+    """
+    ranks = sorted({int(r) for r in ranks})
+    part = np.partition(values, ranks[0])
+    for previous, rank in zip(ranks, ranks[1:], strict=False):
+        part[previous + 1 :].partition(rank - previous - 1)
+    return part
+
+
+def _std(values: np.ndarray, mean: float) -> float:
+    """Population standard deviation: from Σv² when that is exact enough, else from the deviations."""
+    n = values.size
+    variance = float(values @ values) / n - mean * mean
+    # Σv²/n − m² loses about log10(m²/var) digits: fall back to the two-pass form before it matters.
+    if variance < 1e-3 * mean * mean:
+        deviation = values - mean
+        variance = float(deviation @ deviation) / n
+    return math.sqrt(max(variance, 0.0))
 
 
 def summarize(
@@ -56,34 +109,63 @@ def summarize(
 
     ``unknown`` marks that some counted samples had non-finite inputs (nan_policy="propagate"):
     every aggregate is then NaN, and those rows lead the top list.
+
+    Without weights, one ``np.partition`` at every needed rank (the quantiles, the k-th largest,
+    the minimum and the maximum) gives all order statistics in linear time. With weights, the
+    inverted CDF needs the sorted order, as NumPy's weighted quantile does.
     """
     if weights is not None:
         present = weights > 0
         if not present.all():
             values, weights, indices = values[present], weights[present], indices[present]
     nan = math.nan
-    if values.size == 0 or unknown:
+    n = values.size
+    if n == 0 or unknown:
         top = top_rows(values, indices, top_k)
         return Stats(nan, nan, nan, nan, nan, {str(q): nan for q in QUANTILES}, top)
+    k = min(top_k, n)
     if weights is None:
         total = float(values.sum())
-        mean = total / values.size
-        std = float(np.sqrt(np.mean(np.square(values - mean))))
-        quantiles = np.quantile(values, QUANTILES, method="inverted_cdf")
+        mean = total / n
+        std = _std(values, mean)
+        ranks = quantile_ranks(n)
+        if n <= SORT_UP_TO:
+            ordered = np.sort(values)
+            top = np.argsort(-values, kind="stable")[:k]
+            return Stats(
+                mean,
+                std,
+                float(ordered[0]),
+                float(ordered[-1]),
+                total,
+                _quantile_dict(ordered[ranks]),
+                [(int(indices[i]), float(values[i])) for i in top],
+            )
+        part = select(values, [*ranks, n - max(k, 1)])
+        quantiles = part[ranks]
+        low = float(part[: ranks[0] + 1].min())
+        high, threshold = float(part[n - max(k, 1) :].max()), float(part[n - max(k, 1)])
     else:
         weight_sum = float(weights.sum())
         total = float(weights @ values)
         mean = total / weight_sum
-        std = float(np.sqrt(weights @ np.square(values - mean) / weight_sum))
-        quantiles = np.quantile(values, QUANTILES, method="inverted_cdf", weights=weights)
+        deviation = values - mean
+        std = math.sqrt(float(weights @ (deviation * deviation)) / weight_sum)
+        order = np.argsort(values)
+        ordered = values[order]
+        cdf = np.cumsum(weights[order])
+        cdf /= cdf[-1]
+        positions = np.minimum(np.searchsorted(cdf, np.asarray(QUANTILES), side="left"), n - 1)
+        quantiles = ordered[positions]
+        low, high, threshold = float(ordered[0]), float(ordered[-1]), float(ordered[n - max(k, 1)])
     return Stats(
         mean=mean,
         std=std,
-        min=float(values.min()),
-        max=float(values.max()),
+        min=low,
+        max=high,
         sum=total,
-        quantiles={str(q): float(v) for q, v in zip(QUANTILES, quantiles, strict=True)},
-        top=top_rows(values, indices, top_k),
+        quantiles=_quantile_dict(quantiles),
+        top=_top(values, values, indices, k, threshold) if k > 0 else [],
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from service.losses.stats import QUANTILES, describe, summarize, top_rows
+from service.losses.stats import QUANTILES, SORT_UP_TO, describe, summarize, top_rows
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 
@@ -60,3 +60,21 @@ def test_describe_counts_non_finite():
     summary = describe(np.array([[1.0, np.nan], [3.0, np.inf]]))
     assert (summary.mean, summary.min, summary.max) == (2.0, 1.0, 3.0)
     assert summary.count == 4 and summary.non_finite == 2
+
+
+@pytest.mark.parametrize("n", [SORT_UP_TO + 1, 20_000])
+@pytest.mark.parametrize("kind", ["continuous", "ties"])
+def test_large_arrays_take_the_partition_path(n, kind):
+    rng = np.random.default_rng(n)
+    values = rng.exponential(size=n) if kind == "continuous" else rng.integers(0, 5, size=n).astype(float)
+    stats = summarize(values, None, np.arange(n), top_k=7)
+    assert list(stats.quantiles.values()) == list(np.quantile(values, QUANTILES, method="inverted_cdf"))
+    assert (stats.min, stats.max) == (values.min(), values.max())
+    assert stats.std == pytest.approx(values.std(), rel=1e-12)
+    expected = sorted(range(n), key=lambda i: (-values[i], i))[:7]
+    assert [i for i, _ in stats.top] == expected
+
+
+def test_std_stays_exact_when_the_mean_dwarfs_the_spread():
+    values = 1e8 + np.random.default_rng(0).normal(size=5000)
+    assert summarize(values, None, np.arange(5000), 0).std == pytest.approx(values.std(), rel=1e-9)
