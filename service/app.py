@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from . import __version__
 from .api import openapi, operations, problems, v1
+from .api.fastpath import EvaluateFastPath
 from .api.middleware import RequestMiddleware
 from .api.translate import catalogue_entry
 from .config import Settings
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(v1.router)
     app.include_router(operations.router)
+    # The hot endpoint, innermost so that every middleware below still applies to it.
+    app.add_middleware(EvaluateFastPath, settings=settings)
 
     # Middleware, innermost first: gzip (opt-in), CORS (allow-list), then the request middleware
     # (request id, metrics, access log, body guards), so it sees every response the others make.

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import math
+import struct
+import zipfile
 from typing import Any, Literal
 
 import numpy as np
+import orjson
 
 from .problems import Problem
 
@@ -52,7 +56,9 @@ def nested_size(value: list[Any]) -> int:
 
 
 def decode(value: Any, location: str, max_elements: int) -> np.ndarray:
-    """A request array (nested list or tensor object) as a float64 NumPy array."""
+    """A request array (nested list, tensor object, or an NPZ member) as a float64 NumPy array."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64, copy=False)  # NPZ members: decoded and limit-checked already
     if isinstance(value, dict):
         return decode_tensor(value, location, max_elements)
     if isinstance(value, list):
@@ -148,3 +154,117 @@ def encode(array: np.ndarray, encoding: ArrayEncoding) -> Any:
         return np.ascontiguousarray(array, dtype=np.float64)
     data = np.ascontiguousarray(array, dtype="<f8").tobytes()
     return {"dtype": "float64", "shape": list(array.shape), "data": base64.b64encode(data).decode("ascii")}
+
+
+# ---- NPZ bodies ------------------------------------------------------------------------------
+
+NPZ_ARRAYS = ("predictions", "targets", "weights")
+NPZ_REQUEST = "request.json"
+NPY_DTYPES = {np.dtype(code).str: name for name, code in DTYPES.items()} | {
+    np.dtype(code).newbyteorder(">").str: name for name, code in DTYPES.items()
+}
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # ZIP local file header, 30 bytes
+
+
+def _malformed_npz(location: str, message: str) -> Problem:
+    return _bad_array(location, message, status=400)
+
+
+def decode_npz(body: bytes | bytearray, max_elements: int, max_request_bytes: int) -> dict[str, Any]:
+    """An NPZ body (``np.savez``) as a request payload: its arrays plus the fields of ``request.json``.
+
+    Members: ``predictions.npy``, ``targets.npy``, optional ``weights.npy``, and ``request.json``
+    (the JSON request without the arrays). Stored (uncompressed) members are viewed in place, with
+    no copy; compressed ones are inflated only after their declared size passed the limits, and never
+    past it. Element limits are checked from each array's header, before its data is touched.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(body))
+        members = {info.filename: info for info in archive.infolist()}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise _malformed_npz("body", f"not a valid NPZ (zip) archive: {error}.") from None
+    payload: dict[str, Any] = {}
+    for name, info in members.items():
+        stem = name.removesuffix(".npy")
+        location = f"body.{stem}"
+        if name == NPZ_REQUEST:
+            if info.file_size > max_request_bytes:
+                raise _malformed_npz(location, "request.json is too large.")
+            payload.update(_request_fields(archive, info))
+        elif stem in NPZ_ARRAYS and name.endswith(".npy"):
+            payload[stem] = _npy_member(body, archive, info, location, max_elements)
+        else:
+            raise _bad_array(
+                f"body.{name}",
+                f"unexpected NPZ member {name!r}; expected predictions.npy, targets.npy, "
+                "weights.npy and request.json.",
+            )
+    return payload
+
+
+def _request_fields(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any]:
+    try:
+        fields = orjson.loads(archive.read(info))
+    except (orjson.JSONDecodeError, zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise _malformed_npz("body.request.json", f"request.json is not valid JSON: {error}.") from None
+    if not isinstance(fields, dict):
+        raise _bad_array("body.request.json", "request.json must hold a JSON object.")
+    arrays = sorted(set(fields) & set(NPZ_ARRAYS))
+    if arrays:
+        raise _bad_array(f"body.request.json.{arrays[0]}", "arrays go in their own .npy members.")
+    return fields
+
+
+def _npy_member(
+    body: bytes | bytearray, archive: zipfile.ZipFile, info: zipfile.ZipInfo, location: str, max_elements: int
+) -> np.ndarray:
+    if info.compress_type == zipfile.ZIP_STORED:
+        start = _data_offset(body, info, location)
+        stream: io.BytesIO = io.BytesIO(memoryview(body)[start : start + info.file_size])
+    else:
+        # Inflate no more than the declared size allows: a lying header cannot make a bomb.
+        limit = max_elements * 8 + 4096
+        if info.file_size > limit:
+            raise _too_many(location, info.file_size // 8, max_elements)
+        try:
+            with archive.open(info) as member:
+                data = member.read(limit + 1)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+            raise _malformed_npz(location, f"cannot inflate the member: {error}.") from None
+        if len(data) > limit:
+            raise _too_many(location, len(data) // 8, max_elements)
+        stream = io.BytesIO(data)
+        start = None
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    except (ValueError, SyntaxError, OSError, EOFError) as error:
+        raise _malformed_npz(location, f"not a valid .npy array: {error}.") from None
+    if dtype.str not in NPY_DTYPES:
+        raise _bad_array(location, f"dtype {dtype} is not supported; use one of {', '.join(DTYPES)}.")
+    count = math.prod(shape)
+    if count > max_elements:
+        raise _too_many(location, count, max_elements)
+    offset = stream.tell()
+    size = count * dtype.itemsize
+    if len(stream.getbuffer()) - offset != size:
+        raise _malformed_npz(location, f"the data does not hold {count} elements of {dtype} (shape {shape}).")
+    source = body if start is not None else stream.getbuffer()
+    array = np.frombuffer(source, dtype=dtype, count=count, offset=offset + (start or 0))
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def _data_offset(body: bytes | bytearray, info: zipfile.ZipInfo, location: str) -> int:
+    """Where a stored member's bytes start in the body: after its local header."""
+    header = bytes(memoryview(body)[info.header_offset : info.header_offset + _LOCAL_HEADER.size])
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise _malformed_npz(location, "the zip local header is damaged.")
+    fields = _LOCAL_HEADER.unpack(header)
+    name_length, extra_length = fields[-2], fields[-1]
+    start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    if start + info.file_size > len(body):
+        raise _malformed_npz(location, "the member runs past the end of the body.")
+    return start

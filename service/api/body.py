@@ -1,4 +1,4 @@
-"""Reading request bodies: content type, byte limit while streaming, JSON parsing with orjson.
+"""Reading request bodies: media type, byte limit while streaming, JSON parsing with orjson.
 
 The byte limit is enforced before the body is parsed: from Content-Length when the client sends
 one, and while the chunks arrive in every case (a lying or absent Content-Length, chunked uploads).
@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
 from .problems import Problem
 
-JSON_TYPES = ("application/json",)
+JSON = "application/json"
+NPZ = "application/x-npz"
+MEDIA_TYPES = (JSON, NPZ)
 
 
 def _too_large(limit: int) -> Problem:
@@ -22,43 +25,51 @@ def _too_large(limit: int) -> Problem:
         "payload-too-large",
         "Payload too large",
         f"The request body exceeds the limit of {limit} bytes (LOSS_SERVICE_MAX_BODY_BYTES). "
-        "Send fewer samples per request or base64 tensors, which are smaller than JSON numbers.",
+        "Send fewer samples per request, or base64 tensors or an NPZ body, which are smaller than JSON.",
     )
 
 
-def check_json_content_type(request: Request) -> None:
-    raw = request.headers.get("content-type")
-    if raw is None:
-        return  # A client that names no type gets the benefit of the doubt: JSON.
-    media_type = raw.split(";", 1)[0].strip().lower()
-    if media_type in JSON_TYPES or (media_type.startswith("application/") and media_type.endswith("+json")):
-        return
+def media_type(content_type: str | None, accepted: tuple[str, ...] = MEDIA_TYPES) -> str:
+    """The body's media type: JSON (also ``application/*+json`` and no Content-Type) or NPZ; else 415."""
+    if content_type is None:
+        return JSON  # A client that names no type gets the benefit of the doubt: JSON.
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media.startswith("application/") and media.endswith("+json"):
+        media = JSON
+    if media in accepted:
+        return media
+    expected = " or ".join(accepted)
     raise Problem(
         415,
         "unsupported-media-type",
         "Unsupported media type",
-        f"Content-Type {media_type!r} is not supported; send application/json.",
-        [("header.content-type", f"expected application/json, got {media_type!r}")],
+        f"Content-Type {media!r} is not supported; send {expected}.",
+        [("header.content-type", f"expected {expected}, got {media!r}")],
     )
 
 
-async def read_limited(request: Request, limit: int) -> bytearray:
-    """The whole body, refusing (413) as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length")
+async def read_limited(receive: Receive, content_length: str | None, limit: int) -> bytearray:
+    """The whole body from an ASGI ``receive``, refused (413) once known to exceed ``limit`` bytes."""
     size = 0
-    if declared is not None and declared.isdigit():
-        size = int(declared)
+    if content_length is not None and content_length.isdigit():
+        size = int(content_length)
         if size > limit:
             raise _too_large(limit)
     # One preallocated buffer rather than a list of chunks joined at the end: fewer fresh pages.
     buffer = bytearray(size)
     filled = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         end = filled + len(chunk)
         if end > limit:
             raise _too_large(limit)
         buffer[filled:end] = chunk
         filled = end
+        if not message.get("more_body", False):
+            break
     if filled != len(buffer):
         del buffer[filled:]
     return buffer
@@ -82,5 +93,6 @@ def parse_json(body: bytes | bytearray) -> Any:
 
 
 async def read_json(request: Request, limit: int) -> Any:
-    check_json_content_type(request)
-    return parse_json(await read_limited(request, limit))
+    """A JSON body of a Starlette request (the endpoints that take JSON only)."""
+    media_type(request.headers.get("content-type"), (JSON,))
+    return parse_json(await read_limited(request.receive, request.headers.get("content-length"), limit))

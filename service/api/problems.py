@@ -124,6 +124,17 @@ def validation_problem(errors: Sequence[Any], root: str | None = "body") -> Prob
     return Problem(422, "validation-error", "Request does not match the contract", detail, items)
 
 
+def to_problem(error: Exception) -> Problem | None:
+    """The problem for an error a client caused (None for anything else: a bug, answered 500)."""
+    if isinstance(error, Problem):
+        return error
+    if isinstance(error, LossError):
+        return from_loss_error(error)
+    if isinstance(error, ValidationError):
+        return validation_problem(error.errors())
+    return None
+
+
 HTTP_KINDS = {
     401: ("unauthorized", "Authentication required"),
     404: ("not-found", "Not found"),

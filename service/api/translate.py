@@ -63,15 +63,28 @@ def result_body(result: LossResult, encoding: ArrayEncoding) -> dict[str, Any]:
         "clipped": result.clipped,
     }
     if result.stats is not None:
-        stats = asdict(result.stats)
-        stats["top"] = [{"index": i, "loss": v} for i, v in result.stats.top]
-        body["stats"] = stats
+        stats = result.stats
+        body["stats"] = {
+            "mean": stats.mean,
+            "std": stats.std,
+            "min": stats.min,
+            "max": stats.max,
+            "sum": stats.sum,
+            "quantiles": stats.quantiles,
+            "top": [{"index": i, "loss": v} for i, v in stats.top],
+        }
     if result.per_sample is not None:
         body["per_sample"] = encode(result.per_sample, encoding)
     if result.gradient is not None:
         body["gradient"] = encode(result.gradient, encoding)
     if result.breakdown is not None:
-        body["breakdown"] = asdict(result.breakdown)
+        body["breakdown"] = {
+            "by": result.breakdown.by,
+            "groups": [
+                {"key": g.key, "count": g.count, "weight_sum": g.weight_sum, "value": g.value}
+                for g in result.breakdown.groups
+            ],
+        }
     return body
 
 

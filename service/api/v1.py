@@ -14,7 +14,9 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from .. import metrics
 from ..config import Settings
@@ -24,8 +26,8 @@ from ..losses.errors import LossError, UnknownLoss
 from ..losses.evaluate import Options, evaluate
 from ..losses.stats import describe
 from . import translate
-from .arrays import decode
-from .body import check_json_content_type, parse_json, read_json, read_limited
+from .arrays import decode, decode_npz
+from .body import NPZ, media_type, parse_json, read_json, read_limited
 from .problems import PROBLEM_JSON, Problem, ProblemDetails, validation_problem
 from .schemas import (
     Catalogue,
@@ -52,14 +54,20 @@ def _problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def request_body(schema: str) -> dict[str, Any]:
+def request_body(schema: str, npz: bool = False) -> dict[str, Any]:
     """OpenAPI requestBody pointing at a model that ``openapi.py`` adds to the components."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    content: dict[str, Any] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    if npz:
+        content[NPZ] = {
+            "schema": {
+                "type": "string",
+                "contentMediaType": NPZ,
+                "description": "An NPZ archive (numpy.savez, stored or compressed) with members "
+                "predictions.npy, targets.npy, optional weights.npy, and request.json: the JSON request "
+                "without its arrays. Stored members are decoded without a copy.",
+            }
         }
-    }
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def dump(body: Any) -> bytes:
@@ -72,22 +80,16 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(content, status_code=status, media_type="application/json")
 
 
-async def read_body(request: Request, limit: int) -> bytearray:
-    check_json_content_type(request)
-    return await read_limited(request, limit)
-
-
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def require_api_key(request: Request) -> None:
-    """Bearer authentication when LOSS_SERVICE_API_KEYS is set; keys compared in constant time."""
-    keys = settings_of(request).api_keys
+def check_api_key(authorization: str | None, keys: list[str]) -> None:
+    """Bearer authentication when API keys are configured; keys compared in constant time."""
     if not keys:
         return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = (authorization or "").partition(" ")
     presented = token.strip().encode()
     matched = False
     for key in keys:  # Compare with every key, so timing does not reveal which one matched.
@@ -101,6 +103,10 @@ async def require_api_key(request: Request) -> None:
             [("header.authorization", "missing or invalid bearer token")],
             headers={"WWW-Authenticate": 'Bearer realm="loss-service"'},
         )
+
+
+async def require_api_key(request: Request) -> None:
+    check_api_key(request.headers.get("authorization"), settings_of(request).api_keys)
 
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
@@ -134,10 +140,29 @@ async def get_loss(name: str) -> Response:
     return json_response(translate.catalogue_entry(_definition(name)))
 
 
-def _parse_and_evaluate(body: bytes | bytearray, settings: Settings) -> bytes:
+def evaluate_body(body: bytes | bytearray, media: str, settings: Settings) -> bytes:
+    """The whole evaluation of one request body, from bytes to the JSON response bytes."""
     with metrics.stage("parse"):
-        payload = parse_json(body)
+        if media == NPZ:
+            payload = decode_npz(body, settings.max_elements, settings.max_body_bytes)
+        else:
+            payload = parse_json(body)
     return _evaluate(payload, settings)
+
+
+async def serve_evaluate(scope: Scope, receive: Receive, settings: Settings) -> bytes:
+    """POST /v1/evaluate at the ASGI level: authenticate, read the body within limits, evaluate.
+
+    Small bodies are evaluated inline (a thread hop would cost more than the work); large ones on a
+    worker thread, so that the event loop keeps serving other requests meanwhile.
+    """
+    headers = Headers(scope=scope)
+    check_api_key(headers.get("authorization"), settings.api_keys)
+    media = media_type(headers.get("content-type"))
+    body = await read_limited(receive, headers.get("content-length"), settings.max_body_bytes)
+    if len(body) > INLINE_BODY_BYTES:
+        return await run_in_threadpool(evaluate_body, body, media, settings)
+    return evaluate_body(body, media, settings)
 
 
 def _evaluate(payload: Any, settings: Settings) -> bytes:
@@ -183,14 +208,12 @@ def _evaluate(payload: Any, settings: Settings) -> bytes:
     summary="Evaluate one or more losses on one set of arrays",
     response_model=EvaluateResponse,
     responses=_problem_responses(400, 401, 413, 415, 422),
-    openapi_extra=request_body("EvaluateRequest"),
+    openapi_extra=request_body("EvaluateRequest", npz=True),
 )
 async def evaluate_endpoint(request: Request) -> Response:
-    settings = settings_of(request)
-    body = await read_body(request, settings.max_body_bytes)
-    if len(body) > INLINE_BODY_BYTES:
-        return json_response(await run_in_threadpool(_parse_and_evaluate, body, settings))
-    return json_response(_parse_and_evaluate(body, settings))
+    # Normally answered by EvaluateFastPath before routing; this route documents the operation,
+    # answers 405 for other methods, and serves POST when the app runs without the fast path.
+    return json_response(await serve_evaluate(request.scope, request.receive, settings_of(request)))
 
 
 def _curve(name: str, payload: Any) -> dict[str, Any]:
