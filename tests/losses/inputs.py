@@ -17,6 +17,17 @@ from service.losses.numerics import log_softmax, softmax
 
 N_SAMPLES = 6
 WIDTH = 3  # outputs, labels or classes: class_weights in the examples have this length
+# Margin losses: the margin v = y·f where each is minimal (margin family branch of ``perfect``).
+MARGIN_MINIMUM = {
+    "hinge": 1.0,
+    "squared_hinge": 1.0,
+    "soft_margin": 30.0,
+    "exponential": 30.0,
+    "savage": 30.0,
+    "tangent": float(np.tan(0.5)),
+    "square_margin": 1.0,
+    "zero_one": 30.0,
+}
 
 
 def draw(space: Space, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -45,6 +56,8 @@ def draw(space: Space, shape: tuple[int, ...], rng: np.random.Generator) -> np.n
 def variants(definition: LossDefinition, params: Params) -> list[str]:
     """Input layouts a loss accepts in the mode its parameters select."""
     mode = definition.mode_for(params)
+    if definition.name == "brier":  # binary (N,) or class probabilities (N, C): not selected by params
+        return ["1d", "index", "probabilities"]
     if definition.family == "multiclass":
         out = []
         if "class_index" in mode.targets:
@@ -65,6 +78,15 @@ def sample(
     definition: LossDefinition, params: Params, variant: str, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     mode = definition.mode_for(params)
+    if definition.name == "brier":  # binary (N,), or (N, C) class probabilities
+        if variant == "1d":
+            return draw("unit_interval", (N_SAMPLES,), rng), draw("unit_interval", (N_SAMPLES,), rng)
+        predictions = draw("simplex", (N_SAMPLES, WIDTH), rng)
+        if variant == "index":
+            targets = draw("class_index", (N_SAMPLES,), rng)
+            targets[:WIDTH] = np.arange(WIDTH)  # every class present: perfect() relies on it
+            return predictions, targets
+        return predictions, draw("simplex", (N_SAMPLES, WIDTH), rng)
     if definition.family == "multiclass":
         predictions = draw(mode.predictions, (N_SAMPLES, WIDTH), rng)
         if variant == "index":
@@ -85,6 +107,10 @@ def hard_targets(
     """Targets for which a 'perfect' prediction exists: 0/1 labels, ±1 signs, class indices."""
     _, targets = sample(definition, params, variant, rng)
     mode = definition.mode_for(params)
+    if definition.name == "brier":
+        if variant == "1d":
+            return (targets > 0.5).astype(np.float64)
+        return targets if variant == "index" else np.eye(WIDTH)[rng.integers(0, WIDTH, size=N_SAMPLES)]
     if definition.family == "multiclass":
         if variant == "index":
             return targets
@@ -102,6 +128,11 @@ def perfect(definition: LossDefinition, params: Params, targets: np.ndarray) -> 
     """Predictions at which the loss should be minimal for these targets (None: no such notion)."""
     mode = definition.mode_for(params)
     space = mode.predictions
+    if definition.name == "brier":
+        # (N, C) layout: one-hot rows (index targets always hold class WIDTH - 1, see sample).
+        if targets.ndim == 2 or targets.max() > 1:
+            return targets if targets.ndim == 2 else np.eye(WIDTH)[targets.astype(int)]
+        return targets.copy()
     if definition.family == "multiclass":
         onehot = targets if targets.ndim == 2 else np.eye(WIDTH)[targets.astype(int)]
         if space == "simplex":
@@ -109,7 +140,9 @@ def perfect(definition: LossDefinition, params: Params, targets: np.ndarray) -> 
         logits = 30.0 * onehot
         return log_softmax(logits) if space == "log_simplex" else logits
     if definition.family == "margin":
-        return None
+        # The margin v = y·f at each loss's minimum (tangent's is tan(1/2); 30 stands for v -> inf).
+        best = MARGIN_MINIMUM.get(definition.name)
+        return None if best is None else best * np.where(targets > 0, 1.0, -1.0)
     if space == "real" and mode.targets[0] == "unit_interval":
         return np.where(targets > 0.5, 30.0, -30.0)  # logits of hard labels
     return targets.copy()
