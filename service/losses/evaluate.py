@@ -176,18 +176,34 @@ def evaluate(
         try:
             results.append(evaluate_one(spec, data, options))
         except LossError as error:
-            raise _locate(error, position) from None
+            raise _locate(error, position, data.keep) from None
     return results
 
 
-def _locate(error: LossError, position: int) -> LossError:
-    """Parameter errors point into ``losses[position]``; data errors keep their location."""
-    errors = [
-        ErrorItem(("losses", position, *e.location[1:]), e.message) if e.location[:1] == ("params",) else e
-        for e in error.errors
-    ]
+def _locate(error: LossError, position: int, keep: np.ndarray | None) -> LossError:
+    """Errors located in the request: parameters in ``losses[position]``, data at its original row.
+
+    A loss sees only the rows that ``nan_policy="omit"`` kept, so its row numbers are mapped back to
+    the request's, in the location and in the message that quotes it.
+    """
+    rows = None if keep is None else np.flatnonzero(keep)
+    detail = error.detail
+    errors = []
+    for e in error.errors:
+        location, message = e.location, e.message
+        if location[:1] == ("params",):
+            location = ("losses", position, *location[1:])
+        elif rows is not None and len(location) > 1 and isinstance(location[1], int):
+            name, row = location[0], location[1]
+            original = int(rows[row])
+            location = (name, original, *location[2:])
+            message = message.replace(f"{name}[{row}]", f"{name}[{original}]", 1)
+            detail = detail.replace(f"{name}[{row}]", f"{name}[{original}]", 1)
+        errors.append(ErrorItem(location, message))
     located = error.at()
     located.errors = tuple(errors)
+    located.detail = detail
+    located.args = (detail,)
     return located
 
 

@@ -87,15 +87,26 @@ def select(values: np.ndarray, ranks: list[int] | np.ndarray) -> np.ndarray:
     return part
 
 
-def _std(values: np.ndarray, mean: float) -> float:
-    """Population standard deviation: from Σv² when that is exact enough, else from the deviations."""
-    n = values.size
-    variance = float(values @ values) / n - mean * mean
+def _std(values: np.ndarray, mean: float, weights: np.ndarray | None = None) -> float:
+    """Population standard deviation (weighted when ``weights`` are given).
+
+    From Σv² when that is exact enough; else from the deviations, scaled by the largest of them so
+    that losses near the float64 limit neither overflow nor lose digits.
+    """
+    weight_sum = values.size if weights is None else float(weights.sum())
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = values @ values if weights is None else weights @ (values * values)
+        variance = float(squares) / weight_sum - mean * mean
     # Σv²/n − m² loses about log10(m²/var) digits: fall back to the two-pass form before it matters.
-    if variance < 1e-3 * mean * mean:
-        deviation = values - mean
-        variance = float(deviation @ deviation) / n
-    return math.sqrt(max(variance, 0.0))
+    if math.isfinite(variance) and variance >= 1e-3 * mean * mean:
+        return math.sqrt(variance)
+    deviation = values - mean
+    scale = float(np.max(np.abs(deviation)))
+    if scale == 0.0 or not math.isfinite(scale):
+        return 0.0 if scale == 0.0 else math.nan
+    deviation /= scale
+    squares = deviation @ deviation if weights is None else weights @ (deviation * deviation)
+    return scale * math.sqrt(float(squares) / weight_sum)
 
 
 def summarize(
@@ -125,7 +136,8 @@ def summarize(
         return Stats(nan, nan, nan, nan, nan, {str(q): nan for q in QUANTILES}, top)
     k = min(top_k, n)
     if weights is None:
-        total = float(values.sum())
+        with np.errstate(over="ignore"):  # a sum beyond float64 is inf, as the value is
+            total = float(values.sum())
         mean = total / n
         std = _std(values, mean)
         ranks = quantile_ranks(n)
@@ -147,10 +159,10 @@ def summarize(
         high, threshold = float(part[n - max(k, 1) :].max()), float(part[n - max(k, 1)])
     else:
         weight_sum = float(weights.sum())
-        total = float(weights @ values)
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(weights @ values)
         mean = total / weight_sum
-        deviation = values - mean
-        std = math.sqrt(float(weights @ (deviation * deviation)) / weight_sum)
+        std = _std(values, mean, weights)
         order = np.argsort(values)
         ordered = values[order]
         cdf = np.cumsum(weights[order])

@@ -100,3 +100,11 @@ def test_all_rows_omitted_gives_null_aggregates():
     )
     assert math.isnan(result.value) and result.count == 0 and result.omitted == 2
     assert result.stats.top == []
+
+
+def test_errors_under_omit_name_the_original_row():
+    p = np.array([0.5, np.nan, np.nan, 0.2, 1.5])
+    with pytest.raises(InvalidInput) as info:
+        evaluate([spec("bce")], p, np.zeros(5), None, Options(nan_policy="omit"))
+    assert info.value.errors[0].location == ("predictions", 4)
+    assert "predictions[4] = 1.5" in info.value.detail and "predictions[4]" in info.value.errors[0].message

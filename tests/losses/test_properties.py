@@ -32,7 +32,7 @@ def extreme(definition, params, p: np.ndarray, rng: np.random.Generator, scale: 
         # Logits and scores go to ±1000; regression errors stay where exp() of them is finite.
         limit = 1000.0 if definition.family in ("binary", "multiclass") else 50.0
         return np.clip(p * scale, -limit, limit)
-    if edge and (space == "unit_interval" or p.ndim == 1):
+    if edge and (space == "unit_interval" or (space == "simplex" and p.ndim == 1)):
         mask = rng.uniform(size=p.shape) < 0.5
         return np.where(mask, np.round(p), p)
     if edge and space == "simplex":

@@ -78,3 +78,12 @@ def test_large_arrays_take_the_partition_path(n, kind):
 def test_std_stays_exact_when_the_mean_dwarfs_the_spread():
     values = 1e8 + np.random.default_rng(0).normal(size=5000)
     assert summarize(values, None, np.arange(5000), 0).std == pytest.approx(values.std(), rel=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_losses_near_the_float64_limit(weighted):
+    values = np.array([1e200, 3e200, 2e200, 4e200])
+    weights = np.ones(4) if weighted else None
+    stats = summarize(values, weights, np.arange(4), top_k=1)
+    assert stats.mean == pytest.approx(2.5e200) and stats.std == pytest.approx(np.sqrt(1.25) * 1e200)
+    assert stats.top == [(3, 4e200)]
