@@ -95,6 +95,14 @@ class Prepared:
         return array if self.keep is None else array[self.keep]
 
 
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether every element is finite: a sum is (NaN and inf propagate), else check element-wise."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(array, axis=None)):
+            return True
+    return bool(np.isfinite(array).all())  # overflow of finite values also gives an infinite sum
+
+
 def _finite_rows(array: np.ndarray) -> np.ndarray:
     finite = np.isfinite(array)
     return finite.reshape(finite.shape[0], -1).all(axis=1)
@@ -141,7 +149,7 @@ def prepare(
         arrays["weights"] = weights
     keep: np.ndarray | None = None
     for name, array in arrays.items():
-        if np.isfinite(array).all():
+        if _all_finite(array):
             continue
         if nan_policy == "raise":
             index = first_index(~np.isfinite(array))
@@ -212,7 +220,6 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
     include = options.include
     want_gradient = "gradient" in include and definition.has_gradient
     n = data.n_samples
-    rows = data.keep if data.keep is not None else slice(None)
     kept = n - data.omitted
     propagated = data.nan_policy == "propagate" and data.omitted > 0
 
@@ -271,25 +278,27 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
     fill = math.nan if propagated else 0.0
 
     if "per_sample" in include or reduction == "none":
-        per_sample = np.full(n, math.nan)
-        per_sample[rows] = per_sample_kept
-        result.per_sample = per_sample
+        result.per_sample = _scatter(per_sample_kept, data.keep, (n,), math.nan)
 
     if want_gradient and computed.gradient is not None:
-        coefficient = scale if s is None else scale * s
-        if isinstance(coefficient, np.ndarray):
-            coefficient = coefficient.reshape((-1,) + (1,) * (computed.gradient.ndim - 1))
-        gradient = np.full(data.predictions.shape, fill)
-        if not (propagated and reduction != "none"):
+        if propagated and reduction != "none":
             # Under "propagate" an unknown value has an unknown gradient; 'none' keeps its rows.
-            gradient[rows] = computed.gradient * coefficient
-        result.gradient = gradient
+            result.gradient = np.full(data.predictions.shape, math.nan)
+        else:
+            gradient = computed.gradient
+            coefficient = scale if s is None else (scale * s).reshape((-1,) + (1,) * (gradient.ndim - 1))
+            fresh = not (
+                np.may_share_memory(gradient, data.predictions) or np.may_share_memory(gradient, data.targets)
+            )
+            gradient = np.multiply(gradient, coefficient, out=gradient if fresh else None)
+            result.gradient = _scatter(gradient, data.keep, data.predictions.shape, fill)
 
     if "stats" in include or "breakdown" in include:
-        indices = np.arange(n)[rows]
+        indices = None if data.keep is None else np.flatnonzero(data.keep)
         values, weights = per_sample_kept, effective
         if counted is not None:
-            values, indices = values[counted], indices[counted]
+            values = values[counted]
+            indices = np.flatnonzero(counted) if indices is None else indices[counted]
             weights = None if weights is None else weights[counted]
         if "breakdown" in include:
             result.breakdown = breakdown(definition, computed, values, weights, counted, propagated)
@@ -302,6 +311,15 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
                 weights = None
             result.stats = summarize(values, weights, indices, options.top_k, unknown=propagated)
     return result
+
+
+def _scatter(values: np.ndarray, keep: np.ndarray | None, shape: tuple[int, ...], fill: float) -> np.ndarray:
+    """Rows computed for the kept samples, placed back among all samples (``fill`` elsewhere)."""
+    if keep is None:
+        return values
+    out = np.full(shape, fill)
+    out[keep] = values
+    return out
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, float]:

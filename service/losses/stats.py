@@ -40,8 +40,13 @@ def quantile_ranks(n: int) -> list[int]:
     return [int(r) for r in np.clip(ranks, 0, n - 1)]
 
 
+def _row(indices: np.ndarray | None, position: int) -> int:
+    """The request row of a position among the counted values (None: they are the same)."""
+    return int(position if indices is None else indices[position])
+
+
 def _top(
-    key: np.ndarray, values: np.ndarray, indices: np.ndarray, k: int, threshold: float
+    key: np.ndarray, values: np.ndarray, indices: np.ndarray | None, k: int, threshold: float
 ) -> list[tuple[int, float]]:
     """The k rows of largest ``key`` given the k-th largest (``threshold``), ties by lower index.
 
@@ -52,9 +57,9 @@ def _top(
     candidate_keys = key[candidates]
     strictly = candidate_keys > threshold
     above = candidates[strictly]
-    above = above[np.lexsort((indices[above], -key[above]))]
+    above = above[np.lexsort((above if indices is None else indices[above], -key[above]))]
     tied = candidates[~strictly][: k - above.size]
-    return [(int(indices[i]), float(values[i])) for i in np.concatenate([above, tied])]
+    return [(_row(indices, i), float(values[i])) for i in np.concatenate([above, tied])]
 
 
 def top_rows(values: np.ndarray, indices: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -112,12 +117,13 @@ def _std(values: np.ndarray, mean: float, weights: np.ndarray | None = None) -> 
 def summarize(
     values: np.ndarray,
     weights: np.ndarray | None,
-    indices: np.ndarray,
+    indices: np.ndarray | None,
     top_k: int,
     unknown: bool = False,
 ) -> Stats:
     """Statistics of ``values`` (per-sample losses) with frequency ``weights`` (None: all ones).
 
+    ``indices`` are the row numbers of the values (None: their positions).
     ``unknown`` marks that some counted samples had non-finite inputs (nan_policy="propagate"):
     every aggregate is then NaN, and those rows lead the top list.
 
@@ -128,7 +134,9 @@ def summarize(
     if weights is not None:
         present = weights > 0
         if not present.all():
-            values, weights, indices = values[present], weights[present], indices[present]
+            indices = np.flatnonzero(present) if indices is None else indices[present]
+            values, weights = values[present], weights[present]
+
     nan = math.nan
     n = values.size
     if n == 0 or unknown:
@@ -151,7 +159,7 @@ def summarize(
                 float(ordered[-1]),
                 total,
                 _quantile_dict(ordered[ranks]),
-                [(int(indices[i]), float(values[i])) for i in top],
+                [(_row(indices, i), float(values[i])) for i in top],
             )
         part = select(values, [*ranks, n - max(k, 1)])
         quantiles = part[ranks]
