@@ -113,7 +113,7 @@ def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np
     if unknown:
         raise _bad_array(f"{location}.{unknown[0]}", "unknown tensor field; expected dtype, shape and data.")
     dtype = value.get("dtype")
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:  # a list or dict here is unhashable
         raise _bad_array(f"{location}.dtype", f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}.")
     shape = value.get("shape")
     if not isinstance(shape, list) or not all(
