@@ -46,7 +46,8 @@ def mean_squared_error(
 ) -> Computed:
     """l = e², ∂l/∂p = 2e."""
     e = _errors(predictions, targets)
-    return elementwise(e * e, 2.0 * e if want_gradient else None)
+    values = e * e
+    return elementwise(values, np.multiply(e, 2.0, out=e) if want_gradient else None)
 
 
 def _sqrt_transform(mean: float) -> tuple[float, float]:
