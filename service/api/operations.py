@@ -121,6 +121,7 @@ def install_drain_hook(lifecycle: Lifecycle, delay: float) -> Callable[[], None]
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     lifecycle: Lifecycle = app.state.lifecycle
+    lifecycle.draining = False  # (An app object may be started again, as test clients do.)
     restore = install_drain_hook(lifecycle, app.state.settings.shutdown_drain_seconds)
     try:
         yield
