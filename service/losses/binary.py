@@ -145,26 +145,66 @@ def binary_cross_entropy(
     gradient = None
     clipped = 0
     if params.from_logits:
-        x = predictions
-        # log σ(x) = −softplus(−x), log(1 − σ(x)) = −softplus(x): exact for |x| of any size.
-        values = pw * y * softplus(-x) + (1.0 - y) * softplus(x)
-        if want_gradient:
-            gradient = (1.0 - y) * sigmoid(x) - pw * y * sigmoid(-x)
+        values, gradient = _bce_logits(predictions, y, pw, want_gradient)
     else:
-        eps = params.epsilon
-        # As scikit-learn: p and 1 − p are clipped separately, so neither log sees 0.
-        p = np.clip(predictions, eps, 1.0 - eps)
-        q = np.clip(1.0 - predictions, eps, 1.0 - eps)
-        values = -(pw * xlogy(y, p) + xlogy(1.0 - y, q))
-        inside_p = p == predictions
-        inside_q = q == 1.0 - predictions
-        clipped = int(np.count_nonzero(~(inside_p & inside_q)))
-        if want_gradient:
-            gradient = np.where(inside_p, -pw * y / p, 0.0) + np.where(inside_q, (1.0 - y) / q, 0.0)
+        values, gradient, clipped = _bce_probabilities(predictions, y, pw, params.epsilon, want_gradient)
     result = elementwise(values, gradient)
     result.clipped = clipped
     result.classes = binary_classes(targets)
     return result
+
+
+def _bce_logits(
+    x: np.ndarray, y: np.ndarray, pw: np.ndarray | float, want_gradient: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """pw·y·softplus(−x) + (1 − y)·softplus(x) and its gradient (1 − y)σ(x) − pw·y·σ(−x).
+
+    One exponential serves everything: with e = e^−|x|, softplus(±x) = max(±x, 0) + log1p(e), and
+    σ(|x|) = 1/(1 + e), σ(−|x|) = e/(1 + e); exact for logits of any size.
+    """
+    e = np.exp(-np.abs(x))
+    log1p_e = np.log1p(e)
+    positive = x >= 0
+    values = pw * y * (np.maximum(-x, 0.0) + log1p_e) + (1.0 - y) * (np.maximum(x, 0.0) + log1p_e)
+    if not want_gradient:
+        return values, None
+    near = 1.0 / (1.0 + e)  # σ(|x|)
+    far = e * near  # σ(−|x|)
+    return values, (1.0 - y) * np.where(positive, near, far) - pw * y * np.where(positive, far, near)
+
+
+def _bce_probabilities(
+    predictions: np.ndarray, y: np.ndarray, pw: np.ndarray | float, eps: float, want_gradient: bool
+) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """−[pw·y·log p + (1 − y)·log(1 − p)] with p and 1 − p each clipped to [eps, 1 − eps].
+
+    As scikit-learn, neither log sees 0; the gradient is 0 where a clip is active. When nothing needs
+    clipping (the usual case, seen from the extremes alone) no clipped copies or masks are made.
+    """
+    p = predictions
+    q = 1.0 - predictions
+    low, high = float(p.min()), float(p.max())
+    # x -> 1 − x is monotone in floating point, so the extremes of q are 1 − high and 1 − low.
+    needs_clip = low < eps or high > 1.0 - eps or 1.0 - high < eps or 1.0 - low > 1.0 - eps
+    inside_p = inside_q = None
+    clipped = 0
+    if needs_clip:
+        p = np.clip(p, eps, 1.0 - eps)
+        q_raw = q
+        q = np.clip(q_raw, eps, 1.0 - eps)
+        inside_p = p == predictions
+        inside_q = q == q_raw
+        clipped = int(np.count_nonzero(~(inside_p & inside_q)))
+    # p, q >= eps > 0 here, so 0·log p = 0 needs no special case.
+    values = -(pw * y * np.log(p) + (1.0 - y) * np.log(q))
+    if not want_gradient:
+        return values, None, clipped
+    toward_p = -pw * y / p
+    toward_q = (1.0 - y) / q
+    if needs_clip:
+        toward_p = np.where(inside_p, toward_p, 0.0)
+        toward_q = np.where(inside_q, toward_q, 0.0)
+    return values, toward_p + toward_q, clipped
 
 
 class BinaryFocalParams(Params):

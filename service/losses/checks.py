@@ -46,6 +46,12 @@ def check_range(
     what: str = "",
 ) -> None:
     """Every element within [low, high] (or (low, high] with ``low_open``)."""
+    if array.size == 0:
+        return
+    # Two reductions answer the common case without a temporary array; the culprit is found after.
+    too_low = low is not None and (array.min() <= low if low_open else array.min() < low)
+    if not too_low and (high is None or array.max() <= high):
+        return
     bad = np.zeros(array.shape, dtype=bool)
     if low is not None:
         bad |= array <= low if low_open else array < low

@@ -95,12 +95,20 @@ class Prepared:
         return array if self.keep is None else array[self.keep]
 
 
+SUM_CHECK_FROM = 65536
+
+
 def _all_finite(array: np.ndarray) -> bool:
-    """Whether every element is finite: a sum is (NaN and inf propagate), else check element-wise."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.add.reduce(array, axis=None)):
-            return True
-    return bool(np.isfinite(array).all())  # overflow of finite values also gives an infinite sum
+    """Whether every element is finite.
+
+    A large array is first summed (NaN and infinities propagate; no temporary array), and checked
+    element by element only if the sum is not finite, which overflow of finite values also causes.
+    """
+    if array.size >= SUM_CHECK_FROM:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.add.reduce(array, axis=None)):
+                return True
+    return bool(np.isfinite(array).all())
 
 
 def _finite_rows(array: np.ndarray) -> np.ndarray:
@@ -244,25 +252,27 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
     value: float | None
     scale: float
     reduction = options.reduction
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if reduction == "mean":
-            scale = 1.0 / weight_sum if weight_sum > 0 else math.nan
-            value = total * scale
-        elif reduction == "sum":
-            scale, value = 1.0, total
-        elif reduction == "sum_over_batch_size":
-            scale = 1.0 / n_counted if n_counted else math.nan
-            value = total * scale
-        else:
-            scale, value = 1.0, None
+    if reduction == "mean":
+        scale = 1.0 / weight_sum if weight_sum > 0 else math.nan
+        value = total * scale
+    elif reduction == "sum":
+        scale, value = 1.0, total
+    elif reduction == "sum_over_batch_size":
+        scale = 1.0 / n_counted if n_counted else math.nan
+        value = total * scale
+    else:
+        scale, value = 1.0, None
     if value is not None and definition.transform is not None:
         value, derivative = definition.transform(value)
         scale *= derivative
     if propagated and value is not None:
         value = math.nan
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_sample_kept = a if f is None else np.where(f > 0, a / f, a)
+    if f is None:
+        per_sample_kept = a
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_sample_kept = np.where(f > 0, a / f, a)
 
     result = LossResult(
         loss=definition.name,

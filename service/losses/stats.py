@@ -92,26 +92,35 @@ def select(values: np.ndarray, ranks: list[int] | np.ndarray) -> np.ndarray:
     return part
 
 
-def _std(values: np.ndarray, mean: float, weights: np.ndarray | None = None) -> float:
-    """Population standard deviation (weighted when ``weights`` are given).
+# Below this magnitude, squares of losses and their sums (up to 10⁷ terms) cannot overflow float64.
+SAFE_MAGNITUDE = 1e150
 
-    From Σv² when that is exact enough; else from the deviations, scaled by the largest of them so
-    that losses near the float64 limit neither overflow nor lose digits.
+
+def _moments(
+    values: np.ndarray, weights: np.ndarray | None, weight_sum: float, bound: float
+) -> tuple[float, float, float]:
+    """(Σ w v, mean, population std), weighted when ``weights`` are given.
+
+    ``bound`` is the largest |v|. The variance comes from Σ w v² when that is exact enough, else
+    from the deviations; near the float64 limit, from deviations scaled by their largest.
     """
-    weight_sum = values.size if weights is None else float(weights.sum())
-    with np.errstate(over="ignore", invalid="ignore"):
+    if bound < SAFE_MAGNITUDE:
+        total = float(values.sum() if weights is None else weights @ values)
+        mean = total / weight_sum
         squares = values @ values if weights is None else weights @ (values * values)
         variance = float(squares) / weight_sum - mean * mean
-    # Σv²/n − m² loses about log10(m²/var) digits: fall back to the two-pass form before it matters.
-    if math.isfinite(variance) and variance >= 1e-3 * mean * mean:
-        return math.sqrt(variance)
-    deviation = values - mean
-    scale = float(np.max(np.abs(deviation)))
-    if scale == 0.0 or not math.isfinite(scale):
-        return 0.0 if scale == 0.0 else math.nan
-    deviation /= scale
-    squares = deviation @ deviation if weights is None else weights @ (deviation * deviation)
-    return scale * math.sqrt(float(squares) / weight_sum)
+        # Σv²/n − m² loses about log10(m²/var) digits: use the deviations before that matters.
+        if variance < 1e-3 * mean * mean:
+            deviation = values - mean
+            squares = deviation @ deviation if weights is None else weights @ (deviation * deviation)
+            variance = float(squares) / weight_sum
+        return total, mean, math.sqrt(max(variance, 0.0))
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum beyond float64 is inf, as the value
+        total = float(values.sum() if weights is None else weights @ values)
+        mean = total / weight_sum
+        deviation = (values - mean) / bound
+        squares = deviation @ deviation if weights is None else weights @ (deviation * deviation)
+    return total, mean, bound * math.sqrt(float(squares) / weight_sum)
 
 
 def summarize(
@@ -127,8 +136,8 @@ def summarize(
     ``unknown`` marks that some counted samples had non-finite inputs (nan_policy="propagate"):
     every aggregate is then NaN, and those rows lead the top list.
 
-    Without weights, one ``np.partition`` at every needed rank (the quantiles, the k-th largest,
-    the minimum and the maximum) gives all order statistics in linear time. With weights, the
+    Without weights, a chain of partitions at every needed rank (the quantiles, the k-th largest)
+    gives the order statistics in linear time; small arrays are sorted once. With weights, the
     inverted CDF needs the sorted order, as NumPy's weighted quantile does.
     """
     if weights is not None:
@@ -144,40 +153,29 @@ def summarize(
         return Stats(nan, nan, nan, nan, nan, {str(q): nan for q in QUANTILES}, top)
     k = min(top_k, n)
     if weights is None:
-        with np.errstate(over="ignore"):  # a sum beyond float64 is inf, as the value is
-            total = float(values.sum())
-        mean = total / n
-        std = _std(values, mean)
         ranks = quantile_ranks(n)
         if n <= SORT_UP_TO:
             ordered = np.sort(values)
+            low, high = float(ordered[0]), float(ordered[-1])
+            total, mean, std = _moments(values, None, n, max(-low, high))
             top = np.argsort(-values, kind="stable")[:k]
-            return Stats(
-                mean,
-                std,
-                float(ordered[0]),
-                float(ordered[-1]),
-                total,
-                _quantile_dict(ordered[ranks]),
-                [(_row(indices, i), float(values[i])) for i in top],
-            )
+            rows = [(_row(indices, i), float(values[i])) for i in top]
+            return Stats(mean, std, low, high, total, _quantile_dict(ordered[ranks]), rows)
         part = select(values, [*ranks, n - max(k, 1)])
         quantiles = part[ranks]
         low = float(part[: ranks[0] + 1].min())
         high, threshold = float(part[n - max(k, 1) :].max()), float(part[n - max(k, 1)])
+        total, mean, std = _moments(values, None, n, max(-low, high))
     else:
-        weight_sum = float(weights.sum())
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = float(weights @ values)
-        mean = total / weight_sum
-        std = _std(values, mean, weights)
         order = np.argsort(values)
         ordered = values[order]
         cdf = np.cumsum(weights[order])
-        cdf /= cdf[-1]
+        weight_sum = float(cdf[-1])
+        cdf /= weight_sum
         positions = np.minimum(np.searchsorted(cdf, np.asarray(QUANTILES), side="left"), n - 1)
         quantiles = ordered[positions]
         low, high, threshold = float(ordered[0]), float(ordered[-1]), float(ordered[n - max(k, 1)])
+        total, mean, std = _moments(values, weights, weight_sum, max(-low, high))
     return Stats(
         mean=mean,
         std=std,
