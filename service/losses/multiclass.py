@@ -6,6 +6,7 @@ inside the per-sample loss (a sum over classes), never by a mean.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Literal
 
 import numpy as np
@@ -60,8 +61,6 @@ class ClassTargets:
                     self.ignored = ignored
                     index = np.where(ignored, 0, index)
             self.index: np.ndarray | None = index
-            self.probabilities = np.zeros((n, n_classes))
-            self.probabilities[np.arange(n), index] = 1.0
         elif targets.shape == predictions.shape:
             if ignore_index is not None:
                 raise InvalidInput(
@@ -71,13 +70,21 @@ class ClassTargets:
                 )
             check_simplex(targets, "targets", "targets of shape (N, C) are class probabilities")
             self.index = None
-            self.probabilities = targets
+            self.__dict__["probabilities"] = targets
         else:
             raise InvalidInput(
                 f"targets must be class indices of shape ({n},) or class probabilities of shape "
                 f"{tuple(predictions.shape)}; got shape {tuple(targets.shape)}.",
                 ("targets",),
             )
+
+    @cached_property
+    def probabilities(self) -> np.ndarray:
+        """The (N, C) target distribution: one-hot rows for class-index targets."""
+        assert self.index is not None
+        onehot = np.zeros((self.index.size, self.n_classes))
+        onehot[np.arange(self.index.size), self.index] = 1.0
+        return onehot
 
     @property
     def classes(self) -> np.ndarray:
@@ -106,10 +113,7 @@ class LogProbabilities:
             self.inside = p == predictions
             self.clipped = int(predictions.size - np.count_nonzero(self.inside))
             self.p = p
-            self.log_p = np.log(p)
-        elif space == "logits":
-            self.log_p = log_softmax(predictions)
-        else:
+        elif space == "log_probabilities":
             check_range(predictions, "predictions", high=0.0, what="log-probabilities are at most 0")
             lse = logsumexp(predictions)[:, 0]
             bad = np.abs(lse) > SIMPLEX_ATOL
@@ -121,7 +125,28 @@ class LogProbabilities:
                     "input='logits' instead.",
                     ("predictions", row),
                 )
-            self.log_p = predictions
+
+    @cached_property
+    def log_p(self) -> np.ndarray:
+        """log p for every class, (N, C)."""
+        if self.space == "probabilities":
+            return np.log(self.p)
+        if self.space == "logits":
+            return log_softmax(self.predictions)
+        return self.predictions
+
+    def at(self, classes: np.ndarray) -> np.ndarray:
+        """log p of one class per row, (N,), without the whole matrix where the space allows.
+
+        Equal, bit for bit, to ``log_p[rows, classes]``: log of the clipped probability, the
+        log-probability itself, or x_y − logsumexp(x) as log_softmax computes it.
+        """
+        rows = np.arange(classes.size)
+        if "log_p" in self.__dict__ or self.space == "log_probabilities":
+            return self.log_p[rows, classes]
+        if self.space == "probabilities":
+            return np.log(self.p[rows, classes])
+        return self.predictions[rows, classes] - logsumexp(self.predictions)[:, 0]
 
     def gradient_of_linear(self, coef: np.ndarray) -> np.ndarray:
         """∂/∂predictions of −Σ_c coef_c log p_c (coef independent of the predictions)."""
@@ -220,13 +245,27 @@ def cross_entropy(
     weights = check_vector_param(params.class_weights, n_classes, "class_weights", "classes")
     s = params.label_smoothing
     factor = None
+    if t.index is not None and not s:
+        # One class per row carries all the target mass: only its log p is needed.
+        if weights is not None:
+            factor = weights[t.index]
+        if t.ignored is not None:
+            factor = np.where(t.ignored, 0.0, 1.0 if factor is None else factor)
+        contribution = -log_p.at(t.index) if factor is None else -(factor * log_p.at(t.index))
+        gradient = None
+        if want_gradient:
+            coef = np.zeros(predictions.shape)
+            coef[np.arange(t.index.size), t.index] = 1.0 if factor is None else factor
+            gradient = log_p.gradient_of_linear(coef)
+        return Computed(
+            contribution, gradient, factor=factor, ignored=t.ignored, clipped=log_p.clipped, classes=t.classes
+        )
     if t.index is not None:
         coef = (1.0 - s) * t.probabilities
         if weights is not None:
             factor = weights[t.index]
             coef *= factor[:, None]
-        if s:
-            coef += (s / n_classes) * (weights if weights is not None else 1.0)
+        coef += (s / n_classes) * (weights if weights is not None else 1.0)
         if t.ignored is not None:
             coef[t.ignored] = 0.0
             factor = np.where(t.ignored, 0.0, 1.0 if factor is None else factor)
