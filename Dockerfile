@@ -1,4 +1,8 @@
 # Loss service image: python -m service as a non-root user, configured by LOSS_SERVICE_* variables.
+# Read-only-root friendly: nothing is written outside /tmp (no bytecode; with several workers the
+# Prometheus multiprocess files go to a fresh directory under /tmp), so it runs with
+# `docker run --read-only --tmpfs /tmp`. The base image is pinned to a patch release; pin its digest
+# too (python:3.11.14-slim-bookworm@sha256:...) for byte-reproducible builds.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -27,6 +31,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     LOSS_SERVICE_PORT=8000
 USER 10001
 EXPOSE 8000
+# uvicorn shuts down gracefully on SIGTERM (readiness first, then in-flight requests complete).
+STOPSIGNAL SIGTERM
 # The slim image has no curl: probe /healthz with the standard library.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('LOSS_SERVICE_PORT', '8000') + '/healthz', timeout=2)"]

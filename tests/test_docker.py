@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from .ops.server import running_server
 from .test_server import start_server, stop_server
 
 ROOT = Path(__file__).parents[1]
@@ -63,3 +64,21 @@ def test_cmd_and_healthcheck_commands_work():
         [sys.executable, *probe[1:]], env={"LOSS_SERVICE_PORT": port}, timeout=30, capture_output=True
     )
     assert result.returncode != 0, "the health probe must fail when the service is down"
+
+
+def test_writes_nothing_outside_the_temp_dir(tmp_path):
+    """Read-only-root friendly: with two workers, a run writes only under TMPDIR (/tmp in the image)."""
+    workdir, tmpdir = tmp_path / "work", tmp_path / "tmp"
+    workdir.mkdir()
+    tmpdir.mkdir()
+    environment = {"TMPDIR": str(tmpdir), "HOME": str(workdir), "PYTHONPATH": str(ROOT)}
+    with running_server(cwd=str(workdir), raw_env=environment, workers="2") as server:
+        base = server.base
+        body = {"losses": ["mse"], "predictions": [0.5, 1.0], "targets": [0.0, 1.0]}
+        for _ in range(10):
+            assert httpx.post(f"{base}/v1/evaluate", json=body, timeout=10).status_code == 200
+        assert "loss_service_http_requests_total" in httpx.get(f"{base}/metrics", timeout=10).text
+        metrics_dirs = list(tmpdir.glob("loss-service-metrics-*"))
+        assert len(metrics_dirs) == 1 and list(metrics_dirs[0].glob("*.db"))
+    assert list(workdir.iterdir()) == []
+    assert list(tmpdir.iterdir()) == [], "the metrics directory is removed at exit"

@@ -50,7 +50,10 @@ class Server:
 
 
 @contextmanager
-def running_server(startup: float = 30.0, **env: str) -> Iterator[Server]:
+def running_server(
+    startup: float = 30.0, cwd: str | None = None, raw_env: dict[str, str] | None = None, **env: str
+) -> Iterator[Server]:
+    """``python -m service`` with ``LOSS_SERVICE_<NAME>`` from ``env`` (and ``raw_env`` as given)."""
     port = free_port()
     environment = dict(os.environ, LOSS_SERVICE_HOST="127.0.0.1", LOSS_SERVICE_PORT=str(port))
     for name in [name for name in environment if name.startswith(("LOSS_SERVICE_", "MALLOC_"))]:
@@ -58,11 +61,16 @@ def running_server(startup: float = 30.0, **env: str) -> Iterator[Server]:
             del environment[name]
     environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
     environment.update({f"LOSS_SERVICE_{key.upper()}": value for key, value in env.items()})
+    environment.update(raw_env or {})
     with tempfile.TemporaryDirectory(prefix="loss-service-test-") as directory:
         log_path = Path(directory) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "service"], env=environment, stdout=log, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "service"],
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
             )
         server = Server(process, f"http://127.0.0.1:{port}", port, log_path)
         try:
