@@ -145,7 +145,8 @@ def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np
             f"decoded {len(raw)} bytes, but dtype {dtype} and shape {shape} need {expected}.",
             status=400,
         )
-    return np.frombuffer(raw, dtype=DTYPES[dtype]).reshape(shape).astype(np.float64)
+    # float64 data is used in place (read-only); other dtypes are converted once.
+    return np.frombuffer(raw, dtype=DTYPES[dtype]).reshape(shape).astype(np.float64, copy=False)
 
 
 def encode(array: np.ndarray, encoding: ArrayEncoding) -> Any:
@@ -164,6 +165,37 @@ NPY_DTYPES = {np.dtype(code).str: name for name, code in DTYPES.items()} | {
     np.dtype(code).newbyteorder(">").str: name for name, code in DTYPES.items()
 }
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # ZIP local file header, 30 bytes
+NPY_HEADER_MAX = 65536 + 12  # magic, version, header length and a header of up to 64 KiB
+
+
+class BufferReader(io.RawIOBase):
+    """A read-only, seekable file over a bytes-like object, without copying it (io.BytesIO copies
+    a bytearray): what zipfile needs to list an archive's members in place."""
+
+    def __init__(self, buffer: bytes | bytearray) -> None:
+        super().__init__()
+        self._view = memoryview(buffer).cast("B")
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, target: Any) -> int:
+        chunk = self._view[self._position : self._position + len(target)]
+        target[: len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
 
 
 def _malformed_npz(location: str, message: str) -> Problem:
@@ -179,7 +211,7 @@ def decode_npz(body: bytes | bytearray, max_elements: int, max_request_bytes: in
     past it. Element limits are checked from each array's header, before its data is touched.
     """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(body))
+        archive = zipfile.ZipFile(BufferReader(body))
         members = {info.filename: info for info in archive.infolist()}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
         raise _malformed_npz("body", f"not a valid NPZ (zip) archive: {error}.") from None
@@ -220,7 +252,9 @@ def _npy_member(
 ) -> np.ndarray:
     if info.compress_type == zipfile.ZIP_STORED:
         start = _data_offset(body, info, location)
-        stream: io.BytesIO = io.BytesIO(memoryview(body)[start : start + info.file_size])
+        # Only the .npy header is read through a stream; the data is viewed in the body itself.
+        header_end = start + min(info.file_size, NPY_HEADER_MAX)
+        stream: io.BytesIO = io.BytesIO(memoryview(body)[start:header_end])
     else:
         # Inflate no more than the declared size allows: a lying header cannot make a bomb.
         limit = max_elements * 8 + 4096
@@ -250,7 +284,8 @@ def _npy_member(
         raise _too_many(location, count, max_elements)
     offset = stream.tell()
     size = count * dtype.itemsize
-    if len(stream.getbuffer()) - offset != size:
+    member_size = info.file_size if start is not None else len(stream.getbuffer())
+    if member_size - offset != size:
         raise _malformed_npz(location, f"the data does not hold {count} elements of {dtype} (shape {shape}).")
     source = body if start is not None else stream.getbuffer()
     array = np.frombuffer(source, dtype=dtype, count=count, offset=offset + (start or 0))

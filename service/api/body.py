@@ -1,4 +1,4 @@
-"""Reading request bodies: media type, byte limit while streaming, JSON parsing with orjson.
+"""Reading request bodies: media type, byte limit while streaming, JSON parsing with msgspec.
 
 The byte limit is enforced before the body is parsed: from Content-Length when the client sends
 one, and while the chunks arrive in every case (a lying or absent Content-Length, chunked uploads).
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive
 
 from .problems import Problem
 
+_JSON = msgspec.json.Decoder()
 JSON = "application/json"
 NPZ = "application/x-npz"
 MEDIA_TYPES = (JSON, NPZ)
@@ -76,13 +77,14 @@ async def read_limited(receive: Receive, content_length: str | None, limit: int)
 
 
 def parse_json(body: bytes | bytearray) -> Any:
+    """The JSON document, parsed by msgspec straight into Python objects (no intermediate tree)."""
     if not body:
         raise Problem(
             400, "invalid-json", "Body is not valid JSON", "The request body is empty; send a JSON object."
         )
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
+        return _JSON.decode(body)
+    except msgspec.DecodeError as error:  # also msgspec.ValidationError: numbers beyond float64
         raise Problem(
             400,
             "invalid-json",

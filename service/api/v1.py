@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
@@ -140,14 +141,15 @@ async def get_loss(name: str) -> Response:
     return json_response(translate.catalogue_entry(_definition(name)))
 
 
-def evaluate_body(body: bytes | bytearray, media: str, settings: Settings) -> bytes:
-    """The whole evaluation of one request body, from bytes to the JSON response bytes."""
+ARRAY_FIELDS = ("predictions", "targets", "weights")
+
+
+def parse_body(body: bytes | bytearray, media: str, settings: Settings) -> Any:
+    """The request payload: parsed JSON, or an NPZ body's arrays and request fields."""
     with metrics.stage("parse"):
         if media == NPZ:
-            payload = decode_npz(body, settings.max_elements, settings.max_body_bytes)
-        else:
-            payload = parse_json(body)
-    return _evaluate(payload, settings)
+            return decode_npz(body, settings.max_elements, settings.max_body_bytes)
+        return parse_json(body)
 
 
 async def serve_evaluate(scope: Scope, receive: Receive, settings: Settings) -> bytes:
@@ -160,20 +162,36 @@ async def serve_evaluate(scope: Scope, receive: Receive, settings: Settings) -> 
     check_api_key(headers.get("authorization"), settings.api_keys)
     media = media_type(headers.get("content-type"))
     body = await read_limited(receive, headers.get("content-length"), settings.max_body_bytes)
-    if len(body) > INLINE_BODY_BYTES:
-        return await run_in_threadpool(evaluate_body, body, media, settings)
-    return evaluate_body(body, media, settings)
+    large = len(body) > INLINE_BODY_BYTES
+    # The body is handed over in a list that the evaluation empties, so that no frame keeps it
+    # alive once it is parsed: the peak memory of a request is then its body or its arrays.
+    handover = [body]
+    del body
+    if large:
+        return await run_in_threadpool(parse_and_evaluate, handover, media, settings)
+    return parse_and_evaluate(handover, media, settings)
 
 
-def _evaluate(payload: Any, settings: Settings) -> bytes:
+def parse_and_evaluate(handover: list[bytearray], media: str, settings: Settings) -> bytes:
+    return evaluate_payload(parse_body(handover.pop(), media, settings), settings)
+
+
+def evaluate_payload(payload: Any, settings: Settings) -> bytes:
+    """Validate, decode, evaluate and encode; ``payload``'s arrays are consumed (popped) on the way."""
     with metrics.stage("decode"):
         request = evaluate_request_model().model_validate(payload)
-        limit = settings.max_elements
-        predictions = decode(request.predictions, "body.predictions", limit)  # type: ignore[attr-defined]
-        targets = decode(request.targets, "body.targets", limit)  # type: ignore[attr-defined]
-        weights = request.weights  # type: ignore[attr-defined]
-        if weights is not None:
-            weights = decode(weights, "body.weights", limit)
+        arrays: dict[str, np.ndarray | None] = {}
+        for name in ARRAY_FIELDS:
+            raw = getattr(request, name)
+            # Drop every other reference before decoding: a list of Python floats takes four times
+            # the memory of the float64 array it becomes, and is freed as soon as that exists.
+            setattr(request, name, None)
+            if isinstance(payload, dict):
+                payload.pop(name, None)
+            arrays[name] = None if raw is None else decode(raw, f"body.{name}", settings.max_elements)
+            del raw
+        predictions, targets, weights = arrays["predictions"], arrays["targets"], arrays["weights"]
+        assert predictions is not None and targets is not None  # required fields of the request
         specs = [translate.to_spec(spec) for spec in request.losses]  # type: ignore[attr-defined]
     include = frozenset(request.include)  # type: ignore[attr-defined]
     options = Options(

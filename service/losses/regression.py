@@ -46,8 +46,9 @@ def mean_squared_error(
 ) -> Computed:
     """l = e², ∂l/∂p = 2e."""
     e = _errors(predictions, targets)
-    values = e * e
-    return elementwise(values, np.multiply(e, 2.0, out=e) if want_gradient else None)
+    if not want_gradient:
+        return elementwise(np.multiply(e, e, out=e), None)
+    return elementwise(e * e, np.multiply(e, 2.0, out=e))
 
 
 def _sqrt_transform(mean: float) -> tuple[float, float]:
