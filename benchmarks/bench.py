@@ -35,17 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from service import tuning  # noqa: E402
+
+tuning.apply()  # this process (the core section) gets what the servers get, before NumPy loads
 
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "MALLOC_MMAP_THRESHOLD_": "33554432",
-    "MALLOC_TRIM_THRESHOLD_": "4294967296",
-    "MALLOC_TOP_PAD_": "268435456",
-}
+# Both servers run with the settings the service applies to itself (see service/tuning.py).
+SERVER_ENV = {**tuning.MALLOC_ENVIRONMENT, **dict.fromkeys(tuning.THREAD_VARIABLES, "1")}
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
