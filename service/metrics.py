@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -93,14 +91,19 @@ def _child(metric: Any, *labels: str) -> Any:
     return metric.labels(*labels)
 
 
-@contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Time a block as one stage of an evaluation."""
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        _child(STAGE_SECONDS, name).observe(time.perf_counter() - start)
+class stage:  # noqa: N801  (used as a function: ``with metrics.stage("decode"):``)
+    """Time a block as one stage of an evaluation (a plain class: cheaper than a generator)."""
+
+    __slots__ = ("_observe", "_start")
+
+    def __init__(self, name: str) -> None:
+        self._observe = _child(STAGE_SECONDS, name).observe
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._observe(time.perf_counter() - self._start)
 
 
 def evaluated(loss: str, elements: int) -> None:

@@ -18,8 +18,9 @@ from .arrays import ArrayEncoding, encode
 def to_spec(model: BaseModel) -> LossSpec:
     """A validated spec model (name + parameters) as the core's LossSpec."""
     definition = registry.get(model.name)  # type: ignore[attr-defined]
-    params = definition.params.model_validate(model.model_dump(exclude={"name"}))
-    return LossSpec(definition, params)
+    # The spec model is the parameter model plus the name, and is validated: no second validation.
+    fields = {name: getattr(model, name) for name in definition.params.model_fields}
+    return LossSpec(definition, definition.params.model_construct(**fields))
 
 
 def catalogue_entry(definition: LossDefinition) -> dict[str, Any]:

@@ -74,8 +74,11 @@ def top_rows(values: np.ndarray, indices: np.ndarray, k: int) -> list[tuple[int,
     return _top(key, values, indices, k, float(np.partition(key, key.size - k)[key.size - k]))
 
 
+QUANTILE_KEYS = tuple(str(q) for q in QUANTILES)
+
+
 def _quantile_dict(values: np.ndarray) -> dict[str, float]:
-    return {str(q): float(v) for q, v in zip(QUANTILES, values, strict=True)}
+    return dict(zip(QUANTILE_KEYS, values.tolist(), strict=True))
 
 
 def select(values: np.ndarray, ranks: list[int] | np.ndarray) -> np.ndarray:
@@ -150,7 +153,7 @@ def summarize(
     n = values.size
     if n == 0 or unknown:
         top = top_rows(values, indices, top_k)
-        return Stats(nan, nan, nan, nan, nan, {str(q): nan for q in QUANTILES}, top)
+        return Stats(nan, nan, nan, nan, nan, dict.fromkeys(QUANTILE_KEYS, nan), top)
     k = min(top_k, n)
     if weights is None:
         ranks = quantile_ranks(n)
@@ -159,8 +162,16 @@ def summarize(
             low, high = float(ordered[0]), float(ordered[-1])
             total, mean, std = _moments(values, None, n, max(-low, high))
             top = np.argsort(-values, kind="stable")[:k]
-            rows = [(_row(indices, i), float(values[i])) for i in top]
-            return Stats(mean, std, low, high, total, _quantile_dict(ordered[ranks]), rows)
+            rows = (top if indices is None else indices[top]).tolist()
+            return Stats(
+                mean,
+                std,
+                low,
+                high,
+                total,
+                _quantile_dict(ordered[ranks]),
+                list(zip(rows, values[top].tolist(), strict=True)),
+            )
         part = select(values, [*ranks, n - max(k, 1)])
         quantiles = part[ranks]
         low = float(part[: ranks[0] + 1].min())
