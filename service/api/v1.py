@@ -188,7 +188,8 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
             setattr(request, name, None)
             if isinstance(payload, dict):
                 payload.pop(name, None)
-            arrays[name] = None if raw is None else decode(raw, f"body.{name}", settings.max_elements)
+            optional = raw is None and name == "weights"  # null predictions/targets: decode's 422
+            arrays[name] = None if optional else decode(raw, f"body.{name}", settings.max_elements)
             del raw
         predictions, targets, weights = arrays["predictions"], arrays["targets"], arrays["weights"]
         assert predictions is not None and targets is not None  # required fields of the request
