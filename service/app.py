@@ -30,6 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         static_url="/docs/static",
         lifespan=operations.lifespan,
+        # The service has its own Prometheus metrics; FastAPI's OpenTelemetry hooks would only add
+        # a per-request check of the environment.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.lifecycle = operations.Lifecycle()
