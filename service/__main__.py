@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 
+from . import tuning
 from .config import Settings
-from .server import run
 
 
 def main() -> None:
+    tuning.apply()  # before NumPy is imported, here and in the worker processes
+    from .server import run
+
     status = run(Settings())
     if status:
         sys.exit(status)

@@ -109,3 +109,15 @@ class stage:  # noqa: N801  (used as a function: ``with metrics.stage("decode"):
 def evaluated(loss: str, elements: int) -> None:
     _child(EVALUATIONS, loss).inc()
     _child(ELEMENTS, loss).inc(elements)
+
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def request_done(method: str, route: str, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
+    """Record one finished request (labels from bounded sets: methods, route templates, statuses)."""
+    method = method if method in HTTP_METHODS else "OTHER"
+    _child(REQUESTS, method, route, str(status)).inc()
+    _child(LATENCY, method, route).observe(seconds)
+    _child(REQUEST_BYTES, route).observe(bytes_in)
+    _child(RESPONSE_BYTES, route).observe(bytes_out)

@@ -44,6 +44,13 @@ def _too_many(location: str, count: int, limit: int) -> Problem:
     )
 
 
+def _to_float64(array: np.ndarray) -> np.ndarray:
+    """float64 data as is (no copy); other dtypes converted once. A signalling NaN in float16/32
+    becomes a quiet NaN without a warning: nan_policy decides what happens to it."""
+    with np.errstate(invalid="ignore"):
+        return array.astype(np.float64, copy=False)
+
+
 def nested_size(value: list[Any]) -> int:
     """Element count implied by the lengths along the first path of a nested list."""
     size = 1
@@ -58,7 +65,7 @@ def nested_size(value: list[Any]) -> int:
 def decode(value: Any, location: str, max_elements: int) -> np.ndarray:
     """A request array (nested list, tensor object, or an NPZ member) as a float64 NumPy array."""
     if isinstance(value, np.ndarray):
-        return value.astype(np.float64, copy=False)  # NPZ members: decoded and limit-checked already
+        return _to_float64(value)  # NPZ members: decoded and limit-checked already
     if isinstance(value, dict):
         return decode_tensor(value, location, max_elements)
     if isinstance(value, list):
@@ -146,7 +153,7 @@ def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np
             status=400,
         )
     # float64 data is used in place (read-only); other dtypes are converted once.
-    return np.frombuffer(raw, dtype=DTYPES[dtype]).reshape(shape).astype(np.float64, copy=False)
+    return _to_float64(np.frombuffer(raw, dtype=DTYPES[dtype]).reshape(shape))
 
 
 def encode(array: np.ndarray, encoding: ArrayEncoding) -> Any:

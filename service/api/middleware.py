@@ -107,10 +107,9 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - start
             route = route_label(scope)
             method = scope["method"]
-            metrics.REQUESTS.labels(method, route, str(state["status"])).inc()
-            metrics.LATENCY.labels(method, route).observe(elapsed)
-            metrics.REQUEST_BYTES.labels(route).observe(state["bytes_in"])
-            metrics.RESPONSE_BYTES.labels(route).observe(state["bytes_out"])
+            metrics.request_done(
+                method, route, state["status"], elapsed, state["bytes_in"], state["bytes_out"]
+            )
             access_logger.info(
                 "%s %s %d %.1f ms in=%d out=%d",
                 method,
