@@ -100,7 +100,7 @@ def _spec_input(value: Any) -> Any:
         value = {"name": value}
     if isinstance(value, dict) and isinstance(value.get("name"), str):
         name = value["name"]
-        if name not in registry.all_names():
+        if not registry.is_name(name):
             matches = registry.suggest(name)
             hint = f" Did you mean {', '.join(map(repr, matches))}?" if matches else ""
             raise PydanticCustomError(

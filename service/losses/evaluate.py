@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -223,6 +224,16 @@ def _locate(error: LossError, position: int, keep: np.ndarray | None) -> LossErr
     return located
 
 
+def _echo(params: Params) -> dict[str, Any]:
+    """Every parameter with its resolved default, as JSON values (a fresh dict for each result)."""
+    return dict(_params_json(params))
+
+
+@lru_cache(maxsize=1024)
+def _params_json(params: Params) -> dict[str, Any]:
+    return params.model_dump(mode="json")  # parameter models are frozen, so hashable and final
+
+
 def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult:
     definition = spec.definition
     include = options.include
@@ -276,7 +287,7 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
 
     result = LossResult(
         loss=definition.name,
-        params=spec.params.model_dump(mode="json"),
+        params=_echo(spec.params),
         reduction=reduction,
         value=value,
         count=n_counted + (data.omitted if propagated else 0),

@@ -53,6 +53,11 @@ def definitions() -> list[LossDefinition]:
     return list(_LOSSES.values())
 
 
+def is_name(name: str) -> bool:
+    """Whether ``name`` is a canonical name or an alias."""
+    return name in _NAMES
+
+
 def all_names() -> list[str]:
     """Every canonical name and alias."""
     return list(_NAMES)
