@@ -582,12 +582,13 @@ def tweedie_deviance(
         gradient = 2.0 * (mu - y) / (mu * mu)
     elif k < 0:
         # scikit-learn's first term uses max(y, 0), so the deviance is defined for y < 0.
+        mu_a = mu ** (1.0 - k)  # one power: μ^(2−k) = μ^(1−k)·μ and μ^(−k) = μ^(1−k)/μ
         values = 2.0 * (
             np.maximum(y, 0.0) ** (2.0 - k) / ((1.0 - k) * (2.0 - k))
-            - y * mu ** (1.0 - k) / (1.0 - k)
-            + mu ** (2.0 - k) / (2.0 - k)
+            - y * mu_a / (1.0 - k)
+            + mu_a * mu / (2.0 - k)
         )
-        gradient = 2.0 * mu ** (-k) * (mu - y)
+        gradient = 2.0 * (mu_a / mu) * (mu - y) if want_gradient else None
     else:
         # The same deviance as y (y^a − μ^a)/a − (y^b − μ^b)/b with a = 1 − k, b = 2 − k, and
         # (y^a − μ^a)/a = μ^a expm1(a log(y/μ))/a: scikit-learn's three terms each carry a factor
@@ -596,7 +597,9 @@ def tweedie_deviance(
         a, b = 1.0 - k, 2.0 - k
         positive = y > 0
         log_ratio = np.log(np.where(positive, y, mu) / mu)
-        both = y * mu**a * np.expm1(a * log_ratio) / a - mu**b * np.expm1(b * log_ratio) / b
-        values = 2.0 * np.where(positive, both, mu**b / b)
-        gradient = 2.0 * mu ** (-k) * (mu - y)
+        mu_a = mu**a  # one power: μ^b = μ^a·μ and μ^(−k) = μ^a/μ
+        mu_b = mu_a * mu
+        both = y * mu_a * np.expm1(a * log_ratio) / a - mu_b * np.expm1(b * log_ratio) / b
+        values = 2.0 * np.where(positive, both, mu_b / b)
+        gradient = 2.0 * (mu_a / mu) * (mu - y) if want_gradient else None
     return elementwise(values, gradient if want_gradient else None)
