@@ -386,9 +386,9 @@ def quantile(
     """l = max(q(y − p), (q − 1)(y − p)), the branch chosen by y − p ≥ 0 as scikit-learn."""
     e = _errors(predictions, targets)
     q = params.quantile
-    under = e <= 0  # y − p >= 0
-    values = np.where(under, -q * e, (1.0 - q) * e)
-    gradient = np.where(under, -q, 1.0 - q) if want_gradient else None
+    gradient = np.where(e <= 0, -q, 1.0 - q) if want_gradient else None  # y − p >= 0: −q
+    # For q in (0, 1) the larger branch is the one scikit-learn selects, so this is its value exactly.
+    values = np.maximum(e * -q, np.multiply(e, 1.0 - q, out=e))
     return elementwise(values, gradient)
 
 
