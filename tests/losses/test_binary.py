@@ -15,25 +15,10 @@ from sklearn.metrics import brier_score_loss
 
 from service.losses import registry
 from service.losses.errors import InvalidInput
-from service.losses.evaluate import LossResult, LossSpec, Options, evaluate
 
-ALL = frozenset({"stats", "per_sample", "gradient", "breakdown"})
+from .helpers import evaluate_loss
 
-
-def run(
-    name: str,
-    predictions,
-    targets,
-    weights=None,
-    reduction: str = "mean",
-    **params,
-) -> LossResult:
-    definition = registry.get(name)
-    spec = LossSpec(definition, definition.params(**params))
-    w = None if weights is None else np.asarray(weights, dtype=float)
-    p, t = np.asarray(predictions, dtype=float), np.asarray(targets, dtype=float)
-    (result,) = evaluate([spec], p, t, w, Options(reduction=reduction, include=ALL))  # type: ignore[arg-type]
-    return result
+run = evaluate_loss
 
 
 def _sigmoid(x: float) -> float:

@@ -15,21 +15,13 @@ from sklearn.metrics import hinge_loss, zero_one_loss
 
 from service.losses import registry
 from service.losses.errors import InvalidInput
-from service.losses.evaluate import LossResult, LossSpec, Options, evaluate
 
-ALL = frozenset({"stats", "per_sample", "gradient", "breakdown"})
+from .helpers import evaluate_loss
+
 MARGIN = [d.name for d in registry.definitions() if d.family == "margin"]
 
 
-def run(
-    name: str, predictions, targets, weights=None, reduction: str = "mean", include=ALL, **params
-) -> LossResult:
-    definition = registry.get(name)
-    spec = LossSpec(definition, definition.params(**params))
-    w = None if weights is None else np.asarray(weights, dtype=float)
-    p, t = np.asarray(predictions, dtype=float), np.asarray(targets, dtype=float)
-    (result,) = evaluate([spec], p, t, w, Options(reduction=reduction, include=include))  # type: ignore[arg-type]
-    return result
+run = evaluate_loss
 
 
 def _sigmoid(v: float) -> float:

@@ -13,25 +13,15 @@ import numpy as np
 import pytest
 from sklearn.metrics import hinge_loss
 
-from service.losses import registry
 from service.losses.errors import InvalidInput
-from service.losses.evaluate import LossSpec, Options, evaluate
 from service.losses.numerics import log_softmax, softmax
 
-ALL = frozenset({"per_sample", "gradient", "stats", "breakdown"})
+from .helpers import evaluate_loss
+
 REFERENCE = Path(__file__).parents[1] / "reference"
 
 
-def run(name, p, t, w=None, reduction="mean", **params):
-    definition = registry.get(name)
-    (result,) = evaluate(
-        [LossSpec(definition, definition.params(**params))],
-        np.asarray(p, float),
-        np.asarray(t, float),
-        None if w is None else np.asarray(w, float),
-        Options(reduction=reduction, include=ALL),
-    )
-    return result
+run = evaluate_loss
 
 
 @pytest.fixture

@@ -24,21 +24,10 @@ from sklearn.metrics import (
 
 from service.losses import registry
 from service.losses.errors import InvalidInput
-from service.losses.evaluate import LossSpec, Options, evaluate
 
-ALL = ("per_sample", "gradient", "breakdown")
+from .helpers import evaluate_loss
 
-
-def run(name, p, t, w=None, include=ALL, reduction="mean", **params):
-    definition = registry.get(name)
-    (result,) = evaluate(
-        [LossSpec(definition, definition.params(**params))],
-        np.asarray(p, float),
-        np.asarray(t, float),
-        None if w is None else np.asarray(w, float),
-        Options(reduction=reduction, include=frozenset(include)),
-    )
-    return result
+run = evaluate_loss
 
 
 def raw_values(result) -> list[float]:

@@ -5,26 +5,16 @@ Keras's and PyTorch's numbers are in tests/reference/{keras,torch}_similarity.js
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
-from service.losses import registry
 from service.losses.errors import InvalidInput
-from service.losses.evaluate import LossSpec, Options, evaluate
 
-ALL = frozenset({"per_sample", "gradient", "stats"})
+from .helpers import evaluate_loss
 
-
-def run(name, p, t, w=None, reduction="none", **params):
-    definition = registry.get(name)
-    (result,) = evaluate(
-        [LossSpec(definition, definition.params(**params))],
-        np.asarray(p, float),
-        np.asarray(t, float),
-        None if w is None else np.asarray(w, float),
-        Options(reduction=reduction, include=ALL),
-    )
-    return result
+run = functools.partial(evaluate_loss, reduction="none")
 
 
 @pytest.fixture
@@ -96,13 +86,13 @@ def test_dice_closed_form(masks):
 def test_dice_is_tversky_at_one_half_with_half_the_epsilon(masks, epsilon):
     p, y = masks
     w = np.linspace(0.5, 2.0, len(p))
-    dice = run("dice", p, y, w, "mean", epsilon=epsilon)
-    tversky = run("tversky", p, y, w, "mean", alpha=0.5, beta=0.5, epsilon=epsilon / 2)
+    dice = run("dice", p, y, w, reduction="mean", epsilon=epsilon)
+    tversky = run("tversky", p, y, w, reduction="mean", alpha=0.5, beta=0.5, epsilon=epsilon / 2)
     assert dice.value == pytest.approx(tversky.value, rel=1e-14)
     np.testing.assert_allclose(dice.per_sample, tversky.per_sample, rtol=1e-14)
     np.testing.assert_allclose(dice.gradient, tversky.gradient, rtol=1e-12, atol=1e-15)
     # With the same epsilon they differ, in the epsilon term only.
-    same = run("tversky", p, y, w, "mean", epsilon=epsilon)
+    same = run("tversky", p, y, w, reduction="mean", epsilon=epsilon)
     assert same.value != dice.value
     assert same.value == pytest.approx(dice.value, abs=epsilon)
 

@@ -11,22 +11,12 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from service.losses import registry
-from service.losses.evaluate import LossSpec, Options, evaluate
+from .helpers import evaluate_loss
 
 EPS = np.finfo(np.float64).eps
 
 
-def run(name, p, t, w=None, include=("per_sample", "breakdown"), **params):
-    definition = registry.get(name)
-    (result,) = evaluate(
-        [LossSpec(definition, definition.params(**params))],
-        np.asarray(p, float),
-        np.asarray(t, float),
-        None if w is None else np.asarray(w, float),
-        Options(include=frozenset(include)),
-    )
-    return result
+run = evaluate_loss
 
 
 @pytest.fixture
