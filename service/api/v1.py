@@ -1,8 +1,9 @@
 """Routes under /v1. Each endpoint translates HTTP to the core's terms, delegates, and encodes.
 
-Bodies are read and parsed here once (orjson), not by FastAPI's default body handling, which would
+Bodies are read and parsed here once (msgspec), not by FastAPI's default body handling, which would
 parse with the standard library and then walk every array element through Pydantic. The request
-models still validate everything but the arrays, and still document the body in OpenAPI.
+models still validate everything but the arrays, and still document the body in OpenAPI; responses
+are written by orjson, NumPy arrays included.
 """
 
 from __future__ import annotations
