@@ -51,7 +51,9 @@ def test_sigterm_drains_then_refuses_while_in_flight_requests_complete(workers):
             uploading = pool.submit(httpx.post, url, content=slow_body(0.4, 8), headers=headers, timeout=30)
             evaluating = pool.submit(httpx.post, url, content=large, headers=headers, timeout=30)
             time.sleep(0.5)
-            assert not uploading.done() and not evaluating.done()
+            # The upload takes over 3 s, so it is surely in flight; the evaluation (~0.3-0.6 s here)
+            # may already be done on a fast machine, and must succeed either way.
+            assert not uploading.done()
             server.terminate()
             signalled = time.monotonic()
 
