@@ -308,8 +308,9 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
         else:
             gradient = computed.gradient
             coefficient = scale if s is None else (scale * s).reshape((-1,) + (1,) * (gradient.ndim - 1))
-            fresh = not (
-                np.may_share_memory(gradient, data.predictions) or np.may_share_memory(gradient, data.targets)
+            # Scale in place only an array the loss made for the gradient alone.
+            fresh = not any(
+                np.may_share_memory(gradient, other) for other in (data.predictions, data.targets, a)
             )
             gradient = np.multiply(gradient, coefficient, out=gradient if fresh else None)
             result.gradient = _scatter(gradient, data.keep, data.predictions.shape, fill)
