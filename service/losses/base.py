@@ -11,7 +11,7 @@ with sample weights sᵢ:
 
 For almost every loss fᵢ = 1 and aᵢ = lᵢ. A loss with class weights over class-index targets sets
 fᵢ = w[yᵢ], which is how PyTorch's weighted mean Σ w_y l / Σ w_y arises; the effective weight of a
-sample is then sᵢ fᵢ (SPEC §3).
+sample is then sᵢ fᵢ (see "Request conventions" in the README).
 """
 
 from __future__ import annotations
