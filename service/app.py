@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(v1.router)
     app.include_router(operations.router)
-    # The hot endpoint, innermost so that every middleware below still applies to it.
+    # The hot endpoint, innermost: every middleware added after it (outside it) still applies.
     app.add_middleware(EvaluateFastPath, settings=settings)
 
     # Middleware, innermost first: gzip (opt-in), CORS (allow-list), then the request middleware

@@ -201,7 +201,7 @@ def _bce_probabilities(
         return values, None, clipped
     toward_p = -pw * y / p
     toward_q = (1.0 - y) / q
-    if needs_clip:
+    if inside_p is not None and inside_q is not None:
         toward_p = np.where(inside_p, toward_p, 0.0)
         toward_q = np.where(inside_q, toward_q, 0.0)
     return values, toward_p + toward_q, clipped

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from .base import Computed, Equivalent, InputMode, Params
+from .base import Computed, Equivalent, InputMode, Params, Space
 from .checks import (
     SIMPLEX_ATOL,
     check_class_indices,
@@ -26,7 +26,7 @@ from .numerics import FLOAT64_EPS, log_softmax, logsumexp, softmax, xlogy
 from .registry import register
 
 InputSpace = Literal["probabilities", "logits", "log_probabilities"]
-TARGETS = ("class_index", "simplex")
+TARGETS: tuple[Space, ...] = ("class_index", "simplex")
 SHAPES = ("predictions (N, C)", "targets (N,) class indices or (N, C) class probabilities")
 MODES = (
     InputMode("probabilities", "simplex", TARGETS, SHAPES, {"input": "probabilities"}),
@@ -35,8 +35,9 @@ MODES = (
 )
 
 NonNegative = Annotated[float, Field(ge=0)]
+DEFAULT_INPUT: InputSpace = "probabilities"
 INPUT_FIELD = Field(
-    "probabilities", description="What the predictions are: probabilities, logits or log-probabilities."
+    DEFAULT_INPUT, description="What the predictions are: probabilities, logits or log-probabilities."
 )
 
 
@@ -502,6 +503,11 @@ class KLDivergenceParams(Params):
 
 
 KL_SHAPES = ("predictions (N, C)", "targets (N, C) class probabilities (or log-probabilities)")
+KL_SPACES: tuple[tuple[InputSpace, Space], ...] = (
+    ("probabilities", "simplex"),
+    ("logits", "real"),
+    ("log_probabilities", "log_simplex"),
+)
 KL_MODES = tuple(
     InputMode(
         f"{space}, {'log-probability' if log_target else 'probability'} targets",
@@ -511,11 +517,7 @@ KL_MODES = tuple(
         {"input": space, "log_target": log_target},
     )
     for log_target in (False, True)
-    for space, prediction_space in (
-        ("probabilities", "simplex"),
-        ("logits", "real"),
-        ("log_probabilities", "log_simplex"),
-    )
+    for space, prediction_space in KL_SPACES
 )
 
 

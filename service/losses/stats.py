@@ -62,7 +62,7 @@ def _top(
     return [(_row(indices, i), float(values[i])) for i in np.concatenate([above, tied])]
 
 
-def top_rows(values: np.ndarray, indices: np.ndarray, k: int) -> list[tuple[int, float]]:
+def top_rows(values: np.ndarray, indices: np.ndarray | None, k: int) -> list[tuple[int, float]]:
     """The k largest values with their row indices, largest first, ties by lower index.
 
     NaN counts as the largest value: a row whose loss is unknown is the first one to look at.
@@ -161,8 +161,8 @@ def summarize(
             ordered = np.sort(values)
             low, high = float(ordered[0]), float(ordered[-1])
             total, mean, std = _moments(values, None, n, max(-low, high))
-            top = np.argsort(-values, kind="stable")[:k]
-            rows = (top if indices is None else indices[top]).tolist()
+            worst = np.argsort(-values, kind="stable")[:k]
+            rows = (worst if indices is None else indices[worst]).tolist()
             return Stats(
                 mean,
                 std,
@@ -170,7 +170,7 @@ def summarize(
                 high,
                 total,
                 _quantile_dict(ordered[ranks]),
-                list(zip(rows, values[top].tolist(), strict=True)),
+                list(zip(rows, values[worst].tolist(), strict=True)),
             )
         part = select(values, [*ranks, n - max(k, 1)])
         quantiles = part[ranks]
