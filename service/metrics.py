@@ -22,9 +22,12 @@ from prometheus_client import (
     Gauge,
     Histogram,
     Summary,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+
+disable_created_metrics()  # no *_created series: creation times say nothing an operator needs
 
 LATENCY_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
