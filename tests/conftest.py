@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,16 +22,26 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """No test writes the default history database into the working directory: apps and servers
+    that are not given a database use one in a temporary directory of the session."""
+    if "LOSS_SERVICE_DATABASE_URL" not in os.environ:
+        directory = Path(tempfile.mkdtemp(prefix="loss-service-tests-"))
+        os.environ["LOSS_SERVICE_DATABASE_URL"] = f"sqlite:///{directory / 'history.db'}"
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
 
 @pytest.fixture
-def make_client() -> Callable[..., httpx.AsyncClient]:
-    """``make_client(**settings)``: a client for an app built with those settings."""
+def make_client(tmp_path: Path) -> Callable[..., httpx.AsyncClient]:
+    """``make_client(**settings)``: a client for an app built with those settings (by default with
+    its history in an SQLite file in the test's temporary directory)."""
 
     def factory(**overrides: Any) -> httpx.AsyncClient:
+        overrides.setdefault("database_url", f"sqlite:///{tmp_path / 'history.db'}")
         app = create_app(Settings(**overrides))
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 

@@ -63,6 +63,7 @@ def running_server(
     environment.update({f"LOSS_SERVICE_{key.upper()}": value for key, value in env.items()})
     environment.update(raw_env or {})
     with tempfile.TemporaryDirectory(prefix="loss-service-test-") as directory:
+        environment.setdefault("LOSS_SERVICE_DATABASE_URL", f"sqlite:///{Path(directory) / 'history.db'}")
         log_path = Path(directory) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
