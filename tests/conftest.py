@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from hypothesis import settings
 
 from service.app import create_app
 from service.config import Settings
+
+from .databases import BACKENDS, database
 
 # Deterministic examples by default, so that CI never fails by chance; HYPOTHESIS_PROFILE=explore
 # draws new examples on every run.
@@ -52,3 +54,10 @@ def make_client(tmp_path: Path) -> Callable[..., httpx.AsyncClient]:
 async def client(make_client: Callable[..., httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
     async with make_client() as c:
         yield c
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty history database, once on SQLite and once on PostgreSQL."""
+    with database(request.param, tmp_path) as url:
+        yield url
