@@ -100,7 +100,7 @@ def call(function: Any, *args: Any, **kwargs: Any) -> Any:
 def show(answer: Any, output: Format, table: Any, array_encoding: Any = "list") -> None:
     """Print an answer: its JSON on stdout, or a table."""
     if output is Format.json:
-        from ..client.results import to_json
+        from ..client.structs import to_json
 
         sys.stdout.buffer.write(to_json(answer, array_encoding) + b"\n")
         sys.stdout.flush()
@@ -141,7 +141,7 @@ def losses(
 
     with connect(url, api_key, local) as client:
         if name is None:
-            from ..client.results import Catalogue
+            from ..client.structs import Catalogue
 
             entries = call(client.losses)
             show(Catalogue(entries), output, render.catalogue(entries))

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import anyio
 import httpx
 
 from . import plans
 from .base import DEFAULT_URL, ClientBase
-from .bodies import Body
 from .plans import Call, EvaluateOptions, Losses, Plan, Sleep
-from .results import CurveResult, Evaluation, LossInfo
+
+if TYPE_CHECKING:
+    from .bodies import Body
+    from .results import CurveResult, Evaluation
+    from .structs import LossInfo
 
 T = TypeVar("T")
 
@@ -63,8 +66,10 @@ class AsyncClient(ClientBase):
         **options: Unpack[EvaluateOptions],
     ) -> Evaluation:
         """See ``Client.evaluate``."""
+        from . import evaluation  # NumPy, loaded by the first call that needs it
+
         return await self._run(
-            plans.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
+            evaluation.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
         )
 
     async def curve(

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .results import Evaluation, LossInfo, LossResult
+from .problem import SplitError
+from .results import Evaluation, LossResult
+from .structs import LossInfo
 
 if TYPE_CHECKING:
     from .plans import Limits
@@ -25,10 +27,6 @@ if TYPE_CHECKING:
 MERGEABLE_INCLUDE = frozenset({"per_sample", "gradient"})
 # Room in a request body for request.json and the archive's own bytes.
 BODY_MARGIN = 64 * 1024
-
-
-class SplitError(ValueError):
-    """The arrays exceed one request's limits, and what was asked cannot be merged exactly."""
 
 
 def n_rows(arrays: Mapping[str, np.ndarray]) -> int:

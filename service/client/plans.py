@@ -11,16 +11,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
-import numpy as np
+import msgspec
 
-from . import bodies, merge
+from . import bodies
 from .problem import ProblemError
-from .results import Catalogue, CurveResult, Evaluation, LossInfo, decoder
 from .retry import Retry
+from .structs import Catalogue, LossInfo
+
+if TYPE_CHECKING:
+    from .results import CurveResult
 
 T = TypeVar("T")
 LossSpec = str | Mapping[str, Any]
@@ -86,10 +89,8 @@ def send(retry: Retry, call: Call) -> Plan[httpx.Response]:
     raise AssertionError("unreachable")
 
 
-_CATALOGUE = decoder(Catalogue)
-_LOSS = decoder(LossInfo)
-_EVALUATION = decoder(Evaluation)
-_CURVE = decoder(CurveResult)
+_CATALOGUE = msgspec.json.Decoder(Catalogue)
+_LOSS = msgspec.json.Decoder(LossInfo)
 
 
 def catalogue(retry: Retry) -> Plan[list[LossInfo]]:
@@ -117,63 +118,9 @@ def curve(
     # Base64 arrays decode without parsing a float per point. The call has no side effect: safe to retry.
     body = bodies.json_body(fields | {"array_encoding": "base64"})
     response = yield from send(retry, Call("POST", f"/v1/losses/{quote(name, safe='')}/curve", body))
-    return _CURVE.decode(response.content)
+    from .results import CURVE  # NumPy, loaded by the first call that needs it
 
-
-def loss_specs(losses: Losses) -> list[Any]:
-    if isinstance(losses, str | Mapping):
-        return [losses if isinstance(losses, str) else dict(losses)]
-    return [spec if isinstance(spec, str) else dict(spec) for spec in losses]
-
-
-def evaluate(
-    retry: Retry,
-    limits: Limits,
-    predictions: Any,
-    targets: Any,
-    losses: Losses,
-    weights: Any,
-    options: EvaluateOptions,
-) -> Plan[Evaluation]:
-    """``POST /v1/evaluate``, split into several requests when the arrays exceed ``limits``."""
-    unknown = set(options) - set(EvaluateOptions.__annotations__)
-    if unknown:
-        raise TypeError(
-            f"evaluate() got unexpected options {sorted(unknown)}; known: "
-            f"{sorted(EvaluateOptions.__annotations__)}"
-        )
-    arrays = {"predictions": bodies.as_array(predictions, "predictions")}
-    if targets is not None:
-        arrays["targets"] = bodies.as_array(targets, "targets")
-    if weights is not None:
-        arrays["weights"] = bodies.as_array(weights, "weights")
-    # Arrays come back as base64 unless asked otherwise: decoding them parses no float.
-    fields: dict[str, Any] = {"losses": loss_specs(losses), "array_encoding": "base64", **options}
-    if "include" in fields:
-        fields["include"] = list(fields["include"])
-    rows = merge.rows_per_request(arrays, limits)
-    n_samples = merge.n_rows(arrays)
-    if rows is None or n_samples <= rows:
-        return (yield from _evaluate_once(retry, arrays, fields))
-    merge.check_splittable(arrays, fields, n_samples, rows, limits)
-    if fields.get("reduction", "mean") != "none":
-        merge.check_plain_sums(fields["losses"], (yield from catalogue(retry)))
-    parts = []
-    for start in range(0, n_samples, rows):
-        part = {name: array[start : start + rows] for name, array in arrays.items()}
-        try:
-            parts.append((yield from _evaluate_once(retry, part, merge.chunk_fields(fields))))
-        except ProblemError as problem:
-            raise problem.shifted(start) from None
-    return merge.merge(parts, fields.get("reduction", "mean"), fields.get("nan_policy", "raise"))
-
-
-def _evaluate_once(retry: Retry, arrays: dict[str, np.ndarray], fields: dict[str, Any]) -> Plan[Evaluation]:
-    elements = sum(array.size for array in arrays.values())
-    body = bodies.encode(arrays, fields, npz=elements >= bodies.NPZ_FROM_ELEMENTS)
-    # Evaluation has no side effect on the service: safe to retry.
-    response = yield from send(retry, Call("POST", "/v1/evaluate", body))
-    return _EVALUATION.decode(response.content)
+    return CURVE.decode(response.content)
 
 
 def request(

@@ -95,3 +95,7 @@ class ProblemError(Exception):
 
 
 _ROW = re.compile(r"\b(predictions|targets|weights)\[(\d+)\]")
+
+
+class SplitError(ValueError):
+    """The arrays exceed one request's limits, and what was asked cannot be merged exactly."""

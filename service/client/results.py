@@ -13,11 +13,7 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 
-ArrayEncoding = Literal["list", "base64"]
-
-
-class Struct(msgspec.Struct, omit_defaults=True):
-    """Base of every answer: fields the API leaves out when absent default to None."""
+from .structs import Struct
 
 
 class TopRow(Struct):
@@ -112,43 +108,6 @@ class CurveResult(Struct):
     curves: list[Curve]
 
 
-class Equivalent(Struct):
-    library: str
-    function: str
-    mapping: str
-
-
-class InputMode(Struct):
-    name: str
-    predictions: str
-    targets: list[str]
-    shapes: list[str]
-    select: dict[str, Any]
-
-
-class LossInfo(Struct):
-    """A catalogue entry."""
-
-    name: str
-    aliases: list[str]
-    family: str
-    summary: str
-    formula: str
-    parameters: dict[str, Any]
-    input_modes: list[InputMode]
-    has_gradient: bool
-    nonnegative: bool
-    reductions: list[str]
-    curve: bool
-    equivalents: list[Equivalent]
-    differences: list[str]
-    notes: list[str]
-
-
-class Catalogue(Struct):
-    losses: list[LossInfo]
-
-
 def decode_array(value: Any) -> np.ndarray:
     """A response array: a tensor object (base64 of little-endian float64) or nested lists."""
     if isinstance(value, dict):
@@ -167,15 +126,4 @@ def decoder(kind: type[Any]) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(kind, dec_hook=_decode_hook)
 
 
-def to_json(answer: Struct, array_encoding: ArrayEncoding = "list") -> bytes:
-    """An answer in the API's JSON shape; arrays as lists (non-finite as null) or base64 tensors."""
-
-    def hook(value: Any) -> Any:
-        if isinstance(value, np.ndarray):
-            if array_encoding == "list":
-                return value.tolist()
-            data = np.ascontiguousarray(value, dtype="<f8").tobytes()
-            return {"dtype": "float64", "shape": list(value.shape), "data": base64.b64encode(data).decode()}
-        raise NotImplementedError(f"cannot encode {type(value)}")
-
-    return msgspec.json.encode(answer, enc_hook=hook)
+CURVE = decoder(CurveResult)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import httpx
 
 from . import plans
 from .base import DEFAULT_URL, ClientBase
-from .bodies import Body
 from .plans import Call, EvaluateOptions, Losses, Plan, Sleep
-from .results import CurveResult, Evaluation, LossInfo
+
+if TYPE_CHECKING:
+    from .bodies import Body
+    from .results import CurveResult, Evaluation
+    from .structs import LossInfo
 
 T = TypeVar("T")
 
@@ -71,8 +74,10 @@ class Client(ClientBase):
     ) -> Evaluation:
         """Evaluate one or more losses (``POST /v1/evaluate``); ``options`` are the request's
         ``reduction``, ``nan_policy``, ``include``, ``top_k`` and ``array_encoding``."""
+        from . import evaluation  # NumPy, loaded by the first call that needs it
+
         return self._run(
-            plans.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
+            evaluation.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
         )
 
     def curve(

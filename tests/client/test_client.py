@@ -7,7 +7,7 @@ import pytest
 
 from service.client import AsyncClient, Client, ProblemError, SplitError, to_json
 from service.client import local as in_process
-from service.client.bodies import NPZ_FROM_ELEMENTS
+from service.client.arrays import NPZ_FROM_ELEMENTS
 from service.losses import LossSpec, Options, evaluate, get
 
 from .conftest import API_KEY, MAX_ELEMENTS
