@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..losses.accumulate import Accumulator, Summary, merge_all
+import numpy as np
+
+from ..losses.accumulate import Accumulator, Summary, Table, Transform
 from ..store import Aggregate, AggregateKey, BatchRecord
 from .windows import MICROSECONDS
 
@@ -73,7 +75,7 @@ def pieces(
 
 @dataclass(frozen=True)
 class Merged:
-    """The merged accumulator of some pieces, with their counts and ranges."""
+    """Some pieces merged: their counts and ranges, and their accumulator (a row of ``table``)."""
 
     split: str
     loss: int
@@ -82,24 +84,43 @@ class Merged:
     last_time: int
     first_step: int | None
     last_step: int | None
-    accumulator: Accumulator
+    table: Table
+    row: int
 
-    def summary(self, reduction: str, transform: Callable[[float], tuple[float, float]] | None) -> Summary:
-        return self.accumulator.finalize(reduction, transform)
+    def accumulator(self) -> Accumulator:
+        return self.table.row(self.row)
 
 
-def merge(group: Sequence[Piece]) -> Merged:
-    steps = [s for p in group for s in (p.first_step, p.last_step) if s is not None]
-    return Merged(
-        group[0].split,
-        group[0].loss,
-        sum(p.batches for p in group),
-        min(p.first_time for p in group),
-        max(p.last_time for p in group),
-        min(steps) if steps else None,
-        max(steps) if steps else None,
-        merge_all(p.accumulator() for p in group),
-    )
+def merge_groups(groups: Sequence[Sequence[Piece]]) -> list[Merged]:
+    """Each group of pieces merged into one accumulator, all in one ``Table.merge``."""
+    blobs = [piece.blob for group in groups for piece in group]
+    owners = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
+    table = Table.from_blobs(blobs).merge(owners, len(groups))
+    out = []
+    for row, group in enumerate(groups):
+        steps = [s for p in group for s in (p.first_step, p.last_step) if s is not None]
+        out.append(
+            Merged(
+                group[0].split,
+                group[0].loss,
+                sum(p.batches for p in group),
+                min(p.first_time for p in group),
+                max(p.last_time for p in group),
+                min(steps) if steps else None,
+                max(steps) if steps else None,
+                table,
+                row,
+            )
+        )
+    return out
+
+
+def finalize(merged: Sequence[Merged], reduction: str, transform: Transform | None) -> list[Summary]:
+    """The figures of merged pieces that share one table (one ``merge_groups``)."""
+    if not merged:
+        return []
+    summaries = merged[0].table.summaries(reduction, transform)
+    return [summaries[m.row] for m in merged]
 
 
 def by_series(items: Iterable[Piece]) -> dict[tuple[str, int], list[Piece]]:
@@ -111,7 +132,8 @@ def by_series(items: Iterable[Piece]) -> dict[tuple[str, int], list[Piece]]:
 
 
 def summarize(items: Iterable[Piece]) -> list[Merged]:
-    return [merge(group) for group in by_series(items).values()]
+    """One merged accumulator per (split, loss)."""
+    return merge_groups(list(by_series(items).values()))
 
 
 def nice_factors() -> Iterator[int]:
@@ -162,9 +184,9 @@ def series(
         cells: dict[int, list[Piece]] = defaultdict(list)
         for key_value, piece in keyed:
             cells[key_value // k].append(piece)
+        order = sorted(cells)
         points = []
-        for cell in sorted(cells):
-            merged = merge(cells[cell])
+        for cell, merged in zip(order, merge_groups([cells[c] for c in order]), strict=True):
             if by == STEP_SERIES:
                 assert merged.first_step is not None and merged.last_step is not None
                 points.append(Point(merged.first_step, merged.last_step, merged))

@@ -37,7 +37,7 @@ from ..losses.evaluate import LossResult, LossSpec, Options, evaluate
 from ..store import DuplicateBatch, NewBatch, RunRecord, Store, StoreUnavailable, connect
 from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold
 from .errors import BatchConflict, InvalidQuery, RunConflict, UnknownRun
-from .history import STEP_SERIES, Merged, Point, pieces, series, summarize
+from .history import STEP_SERIES, Merged, Point, finalize, pieces, series, summarize
 from .windows import Query, step_series_cover, summary_cover, time_series_cover
 
 logger = logging.getLogger("service.monitoring")
@@ -460,11 +460,8 @@ class Monitor:
         for merged in summarize(items):
             definition = run.specs[merged.loss].definition
             _check_reduction(definition.name, definition.reductions, reduction)
-            out.append(
-                WindowSummary(
-                    merged.split, specs[merged.loss], merged, merged.summary(reduction, definition.transform)
-                )
-            )
+            (summary,) = finalize([merged], reduction, definition.transform)
+            out.append(WindowSummary(merged.split, specs[merged.loss], merged, summary))
         return run, out
 
     async def series(
@@ -485,13 +482,8 @@ class Monitor:
         for (split, loss), points in lines.items():
             definition = run.specs[loss].definition
             _check_reduction(definition.name, definition.reductions, reduction)
-            out.append(
-                SeriesLine(
-                    split,
-                    specs[loss],
-                    [(p, p.merged.summary(reduction, definition.transform)) for p in points],
-                )
-            )
+            summaries = finalize([p.merged for p in points], reduction, definition.transform)
+            out.append(SeriesLine(split, specs[loss], list(zip(points, summaries, strict=True))))
         return run, out, factor
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from sqlalchemy import Connection, Row, and_, not_, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -66,13 +66,28 @@ def _keys(span: Span) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _aggregate(row: Row) -> tuple[AggregateKey, Aggregate]:
-    return (
-        AggregateKey(row.kind, row.split, row.loss, row.key),
-        Aggregate(
-            row.batches, row.first_time, row.last_time, row.first_step, row.last_step, bytes(row.accumulator)
-        ),
-    )
+_COLUMNS = (
+    aggregates.c.kind,
+    aggregates.c.split,
+    aggregates.c.loss,
+    aggregates.c.key,
+    aggregates.c.batches,
+    aggregates.c.first_time,
+    aggregates.c.last_time,
+    aggregates.c.first_step,
+    aggregates.c.last_step,
+    aggregates.c.accumulator,
+)
+
+
+def _aggregates(rows: Iterable[Row]) -> list[tuple[AggregateKey, Aggregate]]:
+    return [
+        (
+            AggregateKey(kind, split, loss, key),
+            Aggregate(batches, first, last, first_step, last_step, bytes(blob)),
+        )
+        for kind, split, loss, key, batches, first, last, first_step, last_step, blob in rows
+    ]
 
 
 def read(
@@ -86,12 +101,12 @@ def read(
     conditions = window_conditions(window)
     if not cover.spans:
         return [], batch_sql.window(connection, run_id, conditions)
-    query = select(aggregates).where(aggregates.c.run_id == run_id, or_(*map(_keys, cover.spans)))
+    query = select(*_COLUMNS).where(aggregates.c.run_id == run_id, or_(*map(_keys, cover.spans)))
     if window.splits is not None:
         query = query.where(aggregates.c.split.in_(window.splits))
     if cover.losses is not None:
         query = query.where(aggregates.c.loss.in_(cover.losses))
-    found = [_aggregate(row) for row in connection.execute(query)]
+    found = _aggregates(connection.execute(query))
     rest = or_(batches.c.sequence > compacted_through, not_(or_(*map(_on, cover.spans))))
     return found, batch_sql.window(connection, run_id, [*conditions, rest])
 
@@ -103,12 +118,12 @@ def _load(
         return {}
     wanted = [(k.kind, k.split, k.loss, k.key) for k in keys]
     rows = connection.execute(
-        select(aggregates).where(
+        select(*_COLUMNS).where(
             aggregates.c.run_id == run_id,
             tuple_(aggregates.c.kind, aggregates.c.split, aggregates.c.loss, aggregates.c.key).in_(wanted),
         )
     )
-    return dict(map(_aggregate, rows))
+    return dict(_aggregates(rows))
 
 
 COMPACTION_LOCK_CLASS = 0x1055
