@@ -257,15 +257,17 @@ class Table:
         sizes = np.array([h[12] for h in headers], np.int64)
         whole = np.array([h[13] for h in headers], bool)
         start = _HEADER.size
+        views = [memoryview(b) for b in blobs]  # slices of a memoryview are not copies
+        counts = sizes.tolist()
         ordinals = np.frombuffer(
-            b"".join(b[start : start + 4 * n] for b, n in zip(blobs, sizes, strict=True)), "<i4"
+            b"".join(v[start : start + 4 * n] for v, n in zip(views, counts, strict=True)), "<i4"
         )
         weights = np.empty(int(sizes.sum()), np.float64)
         in_whole = np.repeat(whole, sizes)
-        for flag, dtype in ((True, "<u4"), (False, "<f8")):
+        for flag, dtype, width in ((True, "<u4", 4), (False, "<f8", 8)):
             parts = [
-                b[start + 4 * n : start + 4 * n + np.dtype(dtype).itemsize * n]
-                for b, n, w in zip(blobs, sizes, whole, strict=True)
+                v[start + 4 * n : start + (4 + width) * n]
+                for v, n, w in zip(views, counts, whole.tolist(), strict=True)
                 if w == flag and n
             ]
             if parts:
