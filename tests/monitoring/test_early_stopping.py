@@ -161,8 +161,12 @@ def test_only_the_order_of_steps_matters(data, values, patience, min_delta):
     k = data.draw(st.integers(0, len(values)))
     baseline = data.draw(st.one_of(st.none(), st.integers(-50, 50).map(float)))
     common = {"patience": patience, "min_delta": float(min_delta), "baseline": baseline}
-    on_a = early_stopping(a, values, **common, start_from_step=a[k] if k < len(a) else (a[-1] + 1 if a else 0))
-    on_b = early_stopping(b, values, **common, start_from_step=b[k] if k < len(b) else (b[-1] + 1 if b else 0))
+    on_a = early_stopping(
+        a, values, **common, start_from_step=a[k] if k < len(a) else (a[-1] + 1 if a else 0)
+    )
+    on_b = early_stopping(
+        b, values, **common, start_from_step=b[k] if k < len(b) else (b[-1] + 1 if b else 0)
+    )
     assert positions(a, on_a) == positions(b, on_b)
     assert same(on_a.best_value, on_b.best_value) and same(on_a.last_value, on_b.last_value)
 
@@ -229,4 +233,6 @@ def test_without_min_delta_or_baseline_best_is_the_running_minimum(values, patie
             break
     assert state.best_step == best_at
     assert state.stop_step == stop_at
-    assert state.wait == (limit if stop_at is not None else (0 if best_at is None else len(values) - 1 - best_at))
+    assert state.wait == (
+        limit if stop_at is not None else (0 if best_at is None else len(values) - 1 - best_at)
+    )
