@@ -1,7 +1,10 @@
-"""Monitoring of runs: pure functions over series and accumulators, no I/O and no HTTP.
+"""Monitoring of runs: what SPEC §7 computes over a run's history, and the service that drives it.
 
-``diagnose`` answers ``GET /v1/runs/{run}/diagnostics`` from each split's by-step series of one
-loss; ``early_stopping`` is Keras 3's ``EarlyStopping`` replayed over one series.
+Pure functions over accumulators and series, no I/O and no HTTP: ``windows`` (which stored
+aggregates answer a window), ``history`` (merging them into summaries and series points),
+``compaction`` (folding batches into aggregates), ``diagnostics`` and ``early_stopping`` (Keras 3's
+``EarlyStopping`` replayed over a by-step series). ``runs.Monitor`` carries out the runs API over
+the store (``service.store``) and the loss core, on worker threads.
 """
 
 from .diagnostics import (
