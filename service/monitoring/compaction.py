@@ -45,9 +45,19 @@ def fold(
             group.insert(0, Piece.of_aggregate(key, previous))
     keys = list(groups)
     merged = merge_groups([groups[key] for key in keys])
-    return {
-        key: Aggregate(
-            m.batches, m.first_time, m.last_time, m.first_step, m.last_step, m.accumulator().to_bytes()
+    out = {}
+    for key, m in zip(keys, merged, strict=True):
+        sums = m.table.sums(m.row)
+        out[key] = Aggregate(
+            m.batches,
+            m.first_time,
+            m.last_time,
+            m.first_step,
+            m.last_step,
+            m.accumulator().to_bytes(),
+            sums.count,
+            sums.weight_sum,
+            sums.total,
+            sums.nonfinite,
         )
-        for key, m in zip(keys, merged, strict=True)
-    }
+    return out
