@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ import xxhash
 
 from .. import metrics
 from ..losses import registry
-from ..losses.accumulate import Summary, Transform
+from ..losses.accumulate import Summary, Sums, Transform
 from ..losses.evaluate import LossResult, LossSpec, Options, evaluate
 from ..store import DuplicateBatch, NewBatch, RunRecord, Store, StoreUnavailable, connect
 from .alerts import AlertRule, RuleState, judge
@@ -584,6 +585,38 @@ class Monitor:
                 ]
             out[run.id] = RunOverview(statuses, sorted(latest))
         return out
+
+    async def recent_runs(self, since: int, limit: int) -> tuple[list[Run], int]:
+        """Runs with a batch at or after ``since`` (µs), latest first, and how many there are."""
+        records, total = await self._read("recent_runs", self.store.recent_runs, since, limit)
+        return [Run(r, specs_of(r.losses)) for r in records], total
+
+    async def window_values(
+        self, runs: Sequence[Run], since: int
+    ) -> dict[tuple[int, str, int], tuple[float, int]]:
+        """Per (run id, split, loss index): the value (mean) from ``since`` (µs) on, and its batches.
+
+        From the minute aggregates' sums and the batches they do not hold (headers only)."""
+        sums, rest = await self._read("window_sums", self.store.window_sums, [r.id for r in runs], since)
+        cells: dict[tuple[int, str, int], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0])
+        for run_id, split, loss, batches, count, weight_sum, total, nonfinite in sums:
+            for position, amount in enumerate((batches, count, weight_sum, total, nonfinite)):
+                cells[run_id, split, loss][position] += amount
+        for run_id, batch in rest:
+            for loss, blob in enumerate(batch.accumulators):
+                more = Sums.of_blob(blob)
+                for position, amount in enumerate(
+                    (1, more.count, more.weight_sum, more.total, more.nonfinite)
+                ):
+                    cells[run_id, batch.split, loss][position] += amount
+        by_id = {run.id: run for run in runs}
+        return {
+            key: (
+                Sums(int(c[1]), c[2], c[3], int(c[4])).value("mean", by_id[key[0]].transform(key[2])),
+                int(c[0]),
+            )
+            for key, c in cells.items()
+        }
 
     # ---- compaction of runs that have gone quiet --------------------------------------------------------
 
