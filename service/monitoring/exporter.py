@@ -82,15 +82,14 @@ async def snapshot(monitor: Monitor, limits: Limits) -> Snapshot:
         name, labels = run.record.name, loss_labels(run)
         if run.record.last_time is not None:
             out.last_batch[name] = run.record.last_time / MICROSECONDS
-        for index, result in overview[run.id].statuses:
-            out.status[name, labels[index]] = result.status
-            state = result.splits[result.split]
-            if state.best_step is not None:
-                out.best_step[name, labels[index]] = state.best_step
-            if state.stop_step is not None:
-                out.stop_step[name, labels[index]] = state.stop_step
-        for split, index, _, value in overview[run.id].latest:
-            out.step[name, split, labels[index]] = value
+        for status in overview[run.id].statuses:
+            out.status[name, labels[status.loss]] = status.status
+            if status.best_step is not None:
+                out.best_step[name, labels[status.loss]] = status.best_step
+            if status.stop_step is not None:
+                out.stop_step[name, labels[status.loss]] = status.stop_step
+        for latest in overview[run.id].latest:
+            out.step[name, latest.split, labels[latest.loss]] = latest.value
         for rule_state in rules.get(run.id, []):
             rule = rule_state.rule
             out.alerts[name, rule.name, rule.loss, rule.split] = (rule_state.state, rule_state.value)

@@ -190,7 +190,13 @@ def _load(
 COMPACTION_LOCK_CLASS = 0x1055
 
 
-def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
+# A run's overview from its by-step sums: (run id, losses JSON, sums) -> JSON kept on the run's row.
+Summarize = Callable[[int, str, list[StepSums]], str]
+
+
+def compact(
+    connection: Connection, run_id: int, limit: int, fold: Fold, summarize: Summarize | None = None
+) -> int:
     """Fold up to ``limit`` of a run's batches past ``compacted_through`` into its aggregates.
 
     Returns how many batches were folded (0 when another process is compacting the run, on
@@ -251,7 +257,11 @@ def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
             ],
         )
     last = pending[-1].sequence
-    connection.execute(update(runs).where(runs.c.id == run_id).values(compacted_through=last))
+    changes: dict[str, object] = {"compacted_through": last}
+    if summarize is not None:
+        losses = connection.execute(select(runs.c.losses).where(runs.c.id == run_id)).scalar_one()
+        changes["overview"] = summarize(run_id, losses, step_sums(connection, [run_id], None)[0])
+    connection.execute(update(runs).where(runs.c.id == run_id).values(**changes))
     return len(pending)
 
 

@@ -22,6 +22,7 @@ _RUN_COLUMNS = (
     schema.runs.c.last_time,
     schema.runs.c.last_step,
     schema.runs.c.alerts,
+    schema.runs.c.overview,
 )
 
 
@@ -59,6 +60,7 @@ def _records(connection: Connection, rows: Sequence[Row]) -> list[RunRecord]:
             last_step=row.last_step,
             splits=tuple(splits[row.id]),
             alerts=row.alerts,
+            overview=row.overview,
         )
         for row in rows
     ]

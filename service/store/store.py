@@ -179,6 +179,14 @@ class Store:
         with self._read() as connection:
             return aggregate_sql.pending_runs(connection, limit)
 
-    def compact(self, run_id: int, limit: int, fold: aggregate_sql.Fold) -> int:
+    def compact(
+        self,
+        run_id: int,
+        limit: int,
+        fold: aggregate_sql.Fold,
+        summarize: aggregate_sql.Summarize | None = None,
+    ) -> int:
+        """Fold up to ``limit`` pending batches of a run into its aggregates (0: nothing to do, or
+        another process is at it), and keep the run's overview with ``summarize``."""
         with self._write() as connection:
-            return aggregate_sql.compact(connection, run_id, limit, fold)
+            return aggregate_sql.compact(connection, run_id, limit, fold, summarize)
