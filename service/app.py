@@ -17,6 +17,7 @@ from .api.middleware import RequestMiddleware
 from .api.translate import catalogue_entry
 from .config import Settings
 from .losses import registry
+from .ui import install as install_dashboard
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(v1.router)
     app.include_router(operations.router)
+    install_dashboard(app)
     # The hot endpoint, innermost: every middleware added after it (outside it) still applies.
     app.add_middleware(EvaluateFastPath, settings=settings)
 
