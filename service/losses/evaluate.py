@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .accumulate import Accumulator
 from .base import Computed, LossDefinition, Params, Reduction
 from .checks import first_index
 from .errors import ErrorItem, InvalidInput, LossError, NonFiniteInput
@@ -38,6 +39,8 @@ class Options:
     nan_policy: NanPolicy = "raise"
     include: frozenset[str] = frozenset({"stats"})
     top_k: int = 5
+    # Whether each result carries the mergeable accumulator of its samples (runs, distributed).
+    accumulate: bool = False
 
 
 @dataclass
@@ -71,6 +74,7 @@ class LossResult:
     per_sample: np.ndarray | None = None
     gradient: np.ndarray | None = None
     breakdown: Breakdown | None = None
+    accumulator: Accumulator | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -315,13 +319,24 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
             gradient = np.multiply(gradient, coefficient, out=gradient if fresh else None)
             result.gradient = _scatter(gradient, data.keep, data.predictions.shape, fill)
 
-    if "stats" in include or "breakdown" in include:
+    if "stats" in include or "breakdown" in include or options.accumulate:
         indices = None if data.keep is None else np.flatnonzero(data.keep)
         values, weights = per_sample_kept, effective
         if counted is not None:
             values = values[counted]
             indices = np.flatnonzero(counted) if indices is None else indices[counted]
             weights = None if weights is None else weights[counted]
+        if options.accumulate:
+            result.accumulator = Accumulator.of(
+                values,
+                weights,
+                total=total,
+                weight_sum=weight_sum,
+                omitted=result.omitted,
+                ignored=result.ignored,
+                clipped=result.clipped,
+                nonfinite=data.omitted if propagated else 0,
+            )
         if "breakdown" in include:
             result.breakdown = breakdown(definition, computed, values, weights, counted, propagated)
         if "stats" in include:
