@@ -40,7 +40,6 @@ export function draw(element, config, data) {
     series: [{ label: config.x?.label ?? "x" }, ...config.series],
     axes: [{ label: config.x?.label }, { label: config.y?.label, size: 70 }],
     bands: config.bands ?? [],
-    legend: { live: true },
     cursor: {
       drag: { x: Boolean(config.select), y: false, setScale: false },
       sync: config.sync ? { key: config.sync } : undefined,

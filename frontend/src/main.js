@@ -8,7 +8,7 @@ import * as runsPage from "./runs.js";
 const app = document.querySelector("#app");
 let cleanup = () => {};
 
-export function parseRoute(hash) {
+function parseRoute(hash) {
   const [path, query = ""] = hash.replace(/^#/, "").split("?", 2);
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   return { parts, query: new URLSearchParams(query) };
