@@ -1,7 +1,8 @@
 # Loss service image: python -m service as a non-root user, configured by LOSS_SERVICE_* variables.
-# Read-only-root friendly: nothing is written outside /tmp (no bytecode; with several workers the
-# Prometheus multiprocess files go to a fresh directory under /tmp), so it runs with
-# `docker run --read-only --tmpfs /tmp`. The base image is pinned to a patch release; pin its digest
+# Read-only-root friendly: nothing is written outside /tmp and /data (no bytecode; with several
+# workers the Prometheus multiprocess files go to a fresh directory under /tmp; the run history's
+# SQLite database lives in the /data volume), so it runs with
+# `docker run --read-only --tmpfs /tmp -v loss-data:/data`. The base image is pinned to a patch release; pin its digest
 # too (python:3.11.14-slim-bookworm@sha256:...) for byte-reproducible builds.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
@@ -19,13 +20,16 @@ COPY service ./service
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
 FROM ${PYTHON_IMAGE}
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin loss
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin loss \
+    && mkdir /data && chown 10001:10001 /data
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     LOSS_SERVICE_HOST=0.0.0.0 \
-    LOSS_SERVICE_PORT=8000
+    LOSS_SERVICE_PORT=8000 \
+    LOSS_SERVICE_DATABASE_URL=sqlite:////data/loss-service.db
+VOLUME ["/data"]
 USER 10001
 EXPOSE 8000
 # uvicorn shuts down gracefully on SIGTERM (readiness first, then in-flight requests complete).

@@ -95,12 +95,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(kind: str, workers: int = 1) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """Our service (``python -m service``) or the bare baseline, on a free loopback port."""
+def server(
+    kind: str, workers: int = 1, database_url: str | None = None
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Our service (``python -m service``; its history in ``database_url``, else in a temporary
+    SQLite file) or the bare baseline, on a free loopback port."""
     port = free_port()
     env = dict(os.environ, **SERVER_ENV)
+    scratch = tempfile.TemporaryDirectory(prefix="loss-service-bench-")
     if kind == "ours":
         env.update(
+            LOSS_SERVICE_DATABASE_URL=database_url or f"sqlite:///{Path(scratch.name) / 'history.db'}",
             LOSS_SERVICE_HOST="127.0.0.1",
             LOSS_SERVICE_PORT=str(port),
             LOSS_SERVICE_WORKERS=str(workers),
@@ -151,6 +156,7 @@ def server(kind: str, workers: int = 1) -> Iterator[tuple[int, subprocess.Popen[
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        scratch.cleanup()
 
 
 def request(port: int, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
@@ -163,15 +169,15 @@ def request(port: int, method: str, path: str, body: bytes, headers: dict[str, s
         connection.close()
 
 
-def timed_post(port: int, body: bytes, content_type: str, repeats: int) -> float:
-    """Median client-measured seconds of POST /v1/evaluate (after one warm-up)."""
+def timed_post(port: int, body: bytes, content_type: str, repeats: int, path: str = "/v1/evaluate") -> float:
+    """Median client-measured seconds of a POST (after one warm-up)."""
     headers = {"Content-Type": content_type}
     times = []
     for i in range(repeats + 1):
         start = time.perf_counter()
-        status, content = request(port, "POST", "/v1/evaluate", body, headers)
+        status, content = request(port, "POST", path, body, headers)
         elapsed = time.perf_counter() - start
-        if status != 200:
+        if status not in (200, 201):
             raise RuntimeError(f"status {status}: {content[:300]!r}")
         if i:
             times.append(elapsed)
@@ -210,7 +216,7 @@ def fmt_ms(seconds: float) -> str:
 # ---- sections --------------------------------------------------------------------------------
 
 
-def wrk(port: int, body_file: str, seconds: int, script: str) -> dict[str, float]:
+def wrk(port: int, body_file: str, seconds: int, script: str, path: str = "/v1/evaluate") -> dict[str, float]:
     output = subprocess.run(
         [
             "wrk",
@@ -220,7 +226,7 @@ def wrk(port: int, body_file: str, seconds: int, script: str) -> dict[str, float
             "--latency",
             "-s",
             script,
-            f"http://127.0.0.1:{port}/v1/evaluate",
+            f"http://127.0.0.1:{port}{path}",
         ],
         env=dict(os.environ, BODY_FILE=body_file),
         capture_output=True,

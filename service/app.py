@@ -11,12 +11,13 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.gzip import GZipMiddleware
 
 from . import __version__
-from .api import openapi, operations, problems, v1
+from .api import openapi, operations, problems, runs, v1
 from .api.fastpath import EvaluateFastPath
 from .api.middleware import RequestMiddleware
 from .api.translate import catalogue_entry
 from .config import Settings
 from .losses import registry
+from .monitoring.runs import Monitor
 from .ui import install as install_dashboard
 
 
@@ -37,9 +38,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.lifecycle = operations.Lifecycle()
+    app.state.monitor = Monitor(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        timeout=settings.database_timeout,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     app.state.catalogue = orjson.dumps({"losses": [catalogue_entry(d) for d in registry.definitions()]})
     problems.install(app)
     app.include_router(v1.router)
+    app.include_router(runs.router)
     app.include_router(operations.router)
     install_dashboard(app)
     # The hot endpoint, innermost: every middleware added after it (outside it) still applies.
@@ -53,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )

@@ -63,6 +63,27 @@ class Settings(BaseSettings):
         "listening socket closes (give the load balancer time to notice).",
     )
 
+    # Run history (SPEC §7).
+    database_url: str = Field(
+        "sqlite:///loss-service.db",
+        description="SQLAlchemy URL of the history database: sqlite:///path (relative to the working "
+        "directory) or postgresql+psycopg://user:password@host:5432/db.",
+    )
+    database_pool_size: int = Field(
+        5, ge=1, le=100, description="Database connections (and database threads) per worker process."
+    )
+    database_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds to wait for a database connection (PostgreSQL) or for another process's "
+        "write (SQLite) before answering 503.",
+    )
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        "normal",
+        description="SQLite's synchronous mode: 'normal' (WAL) keeps every answered batch through a crash "
+        "of the service; 'full' also through a crash of the machine, at about 10x the cost of a commit.",
+    )
+
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -68,6 +68,17 @@ RESPONSE_BYTES = Histogram(
     ["route"],
     buckets=SIZE_BUCKETS,
 )
+BATCHES = Counter(
+    "loss_service_batches_recorded_total",
+    "Batches posted to runs: recorded, or answered as a duplicate of a recorded batch_id.",
+    ["outcome"],
+)
+STORE_SECONDS = Histogram(
+    "loss_service_store_seconds",
+    "Time of history database operations (including the wait for a database thread), by operation.",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+)
 IN_PROGRESS = Gauge(
     "loss_service_http_requests_in_progress", "Requests being handled.", multiprocess_mode="livesum"
 )
@@ -124,3 +135,11 @@ def request_done(method: str, route: str, status: int, seconds: float, bytes_in:
     _child(LATENCY, method, route).observe(seconds)
     _child(REQUEST_BYTES, route).observe(bytes_in)
     _child(RESPONSE_BYTES, route).observe(bytes_out)
+
+
+def batch_recorded(duplicate: bool = False) -> None:
+    _child(BATCHES, "duplicate" if duplicate else "recorded").inc()
+
+
+def store_operation(operation: str, seconds: float) -> None:
+    _child(STORE_SECONDS, operation).observe(seconds)

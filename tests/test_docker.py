@@ -66,19 +66,37 @@ def test_cmd_and_healthcheck_commands_work():
     assert result.returncode != 0, "the health probe must fail when the service is down"
 
 
-def test_writes_nothing_outside_the_temp_dir(tmp_path):
-    """Read-only-root friendly: with two workers, a run writes only under TMPDIR (/tmp in the image)."""
-    workdir, tmpdir = tmp_path / "work", tmp_path / "tmp"
-    workdir.mkdir()
-    tmpdir.mkdir()
-    environment = {"TMPDIR": str(tmpdir), "HOME": str(workdir), "PYTHONPATH": str(ROOT)}
+def image_database_url() -> str:
+    (url,) = re.findall(r"LOSS_SERVICE_DATABASE_URL=(\S+)", DOCKERFILE)
+    return url
+
+
+def test_writes_nothing_outside_the_temp_dir_and_the_data_volume(tmp_path):
+    """Read-only-root friendly: with two workers, a run writes only under TMPDIR (/tmp in the image)
+    and in the data volume that holds the history database (/data in the image)."""
+    assert re.search(r'^VOLUME \["/data"\]$', DOCKERFILE, flags=re.MULTILINE)
+    url = image_database_url()
+    assert url.startswith("sqlite:////data/")
+    workdir, tmpdir, data = tmp_path / "work", tmp_path / "tmp", tmp_path / "data"
+    for directory in (workdir, tmpdir, data):
+        directory.mkdir()
+    environment = {
+        "TMPDIR": str(tmpdir),
+        "HOME": str(workdir),
+        "PYTHONPATH": str(ROOT),
+        "LOSS_SERVICE_DATABASE_URL": url.replace("////data/", f"///{data}/", 1),
+    }
     with running_server(cwd=str(workdir), raw_env=environment, workers="2") as server:
         base = server.base
         body = {"losses": ["mse"], "predictions": [0.5, 1.0], "targets": [0.0, 1.0]}
         for _ in range(10):
             assert httpx.post(f"{base}/v1/evaluate", json=body, timeout=10).status_code == 200
+        assert httpx.put(f"{base}/v1/runs/r", json={"losses": ["mse"]}, timeout=10).status_code == 201
+        batch = {"predictions": [0.5, 1.0], "targets": [0.0, 1.0]}
+        assert httpx.post(f"{base}/v1/runs/r/batches", json=batch, timeout=10).status_code == 201
         assert "loss_service_http_requests_total" in httpx.get(f"{base}/metrics", timeout=10).text
         metrics_dirs = list(tmpdir.glob("loss-service-metrics-*"))
         assert len(metrics_dirs) == 1 and list(metrics_dirs[0].glob("*.db"))
     assert list(workdir.iterdir()) == []
     assert list(tmpdir.iterdir()) == [], "the metrics directory is removed at exit"
+    assert (data / "loss-service.db").exists()

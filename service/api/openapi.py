@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
+from .run_models import batch_request_model, run_request_model
 from .schemas import CurveRequest, evaluate_request_model
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "v1.json"
@@ -31,7 +32,12 @@ DESCRIPTION = (
 def build(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(title=TITLE, version=__version__, description=DESCRIPTION, routes=app.routes)
     _, definitions = models_json_schema(
-        [(evaluate_request_model(), "validation"), (CurveRequest, "validation")],
+        [
+            (evaluate_request_model(), "validation"),
+            (CurveRequest, "validation"),
+            (run_request_model(), "validation"),
+            (batch_request_model(), "validation"),
+        ],
         ref_template="#/components/schemas/{model}",
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})

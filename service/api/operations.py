@@ -24,7 +24,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
 from .. import metrics
-from .problems import PROBLEM_JSON, Problem, ProblemDetails
+from .problems import PROBLEM_JSON, STORE_RETRY_AFTER, Problem, ProblemDetails
 from .schemas import Health
 
 logger = logging.getLogger("service.lifecycle")
@@ -54,12 +54,14 @@ async def healthz() -> dict[str, str]:
         503: {
             "model": ProblemDetails,
             "content": {PROBLEM_JSON: {}},
-            "description": "Shutting down: take this instance out of rotation.",
+            "description": "Shutting down, or the history database is unavailable: take this instance "
+            "out of rotation.",
         }
     },
 )
 async def readyz(request: Request) -> dict[str, str]:
-    """Readiness: the service takes requests (503 from the moment shutdown starts)."""
+    """Readiness: the service takes requests (503 from the moment shutdown starts, and while the
+    history database cannot be reached)."""
     if request.app.state.lifecycle.draining:
         raise Problem(
             503,
@@ -67,6 +69,14 @@ async def readyz(request: Request) -> dict[str, str]:
             "Shutting down",
             "This instance is shutting down; send new requests to another one.",
             headers={"Retry-After": "1"},
+        )
+    if not await request.app.state.monitor.ready():
+        raise Problem(
+            503,
+            "store-unavailable",
+            "History database unavailable",
+            "The run history database cannot be reached or is not migrated yet; evaluations still work.",
+            headers={"Retry-After": str(STORE_RETRY_AFTER)},
         )
     return {"status": "ready"}
 
@@ -123,9 +133,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     lifecycle: Lifecycle = app.state.lifecycle
     lifecycle.draining = False  # (An app object may be started again, as test clients do.)
     restore = install_drain_hook(lifecycle, app.state.settings.shutdown_drain_seconds)
+    await app.state.monitor.start()
     try:
         yield
     finally:
         lifecycle.draining = True
         restore()
+        await app.state.monitor.stop()
         metrics.worker_exited(os.getpid())

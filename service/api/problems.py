@@ -20,6 +20,8 @@ from starlette.responses import Response
 
 from ..losses.errors import LossError
 from ..losses.registry import all_names
+from ..monitoring.errors import MonitoringError
+from ..store import StoreUnavailable
 
 logger = logging.getLogger("service.errors")
 
@@ -124,12 +126,32 @@ def validation_problem(errors: Sequence[Any], root: str | None = "body") -> Prob
     return Problem(422, "validation-error", "Request does not match the contract", detail, items)
 
 
+# Seconds a client is told to wait before retrying when the history database is unavailable.
+STORE_RETRY_AFTER = 5
+
+
+def store_unavailable(error: StoreUnavailable) -> Problem:
+    return Problem(
+        503,
+        "store-unavailable",
+        "History database unavailable",
+        f"The run history cannot be read or written right now ({error}); retry later. Evaluations, the "
+        "catalogue and curves keep working.",
+        headers={"Retry-After": str(STORE_RETRY_AFTER)},
+    )
+
+
 def to_problem(error: Exception) -> Problem | None:
     """The problem for an error a client caused (None for anything else: a bug, answered 500)."""
     if isinstance(error, Problem):
         return error
     if isinstance(error, LossError):
         return from_loss_error(error)
+    if isinstance(error, MonitoringError):
+        errors = [(error.location, error.detail)] if error.location else []
+        return Problem(error.status, error.kind, error.title, error.detail, errors)
+    if isinstance(error, StoreUnavailable):
+        return store_unavailable(error)
     if isinstance(error, ValidationError):
         return validation_problem(error.errors())
     return None
@@ -152,8 +174,12 @@ def install(app: FastAPI) -> None:
         return problem_response(exc)
 
     @app.exception_handler(LossError)
-    async def _loss_error(request: Request, exc: LossError) -> Response:
-        return problem_response(from_loss_error(exc))
+    @app.exception_handler(MonitoringError)
+    @app.exception_handler(StoreUnavailable)
+    async def _domain_error(request: Request, exc: Exception) -> Response:
+        problem = to_problem(exc)
+        assert problem is not None
+        return problem_response(problem)
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> Response:

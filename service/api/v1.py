@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -177,10 +177,15 @@ def parse_and_evaluate(handover: list[bytearray], media: str, settings: Settings
     return evaluate_payload(parse_body(handover.pop(), media, settings), settings)
 
 
-def evaluate_payload(payload: Any, settings: Settings) -> bytes:
-    """Validate, decode, evaluate and encode; ``payload``'s arrays are consumed (popped) on the way."""
+def decode_request(
+    payload: Any, model: type[BaseModel], settings: Settings
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate a request with arrays (evaluate, a run's batch) and decode its arrays to float64.
+
+    ``payload``'s arrays are consumed (popped) on the way.
+    """
     with metrics.stage("decode"):
-        request = evaluate_request_model().model_validate(payload)
+        request = model.model_validate(payload)
         arrays: dict[str, np.ndarray | None] = {}
         for name in ARRAY_FIELDS:
             raw = getattr(request, name)
@@ -192,23 +197,34 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
             optional = raw is None and name == "weights"  # null predictions/targets: decode's 422
             arrays[name] = None if optional else decode(raw, f"body.{name}", settings.max_elements)
             del raw
-        predictions, targets, weights = arrays["predictions"], arrays["targets"], arrays["weights"]
-        assert predictions is not None and targets is not None  # required fields of the request
-        specs = [translate.to_spec(spec) for spec in request.losses]  # type: ignore[attr-defined]
-    include = frozenset(request.include)  # type: ignore[attr-defined]
-    options = Options(
-        reduction=request.reduction,  # type: ignore[attr-defined]
-        nan_policy=request.nan_policy,  # type: ignore[attr-defined]
-        include=include,
-        top_k=request.top_k,  # type: ignore[attr-defined]
+    predictions, targets, weights = arrays["predictions"], arrays["targets"], arrays["weights"]
+    assert predictions is not None and targets is not None  # required fields of the request
+    return request, predictions, targets, weights
+
+
+def options_of(request: Any) -> Options:
+    """The evaluation options of a validated request."""
+    return Options(
+        reduction=request.reduction,
+        nan_policy=request.nan_policy,
+        include=frozenset(request.include),
+        top_k=request.top_k,
     )
+
+
+def evaluate_payload(payload: Any, settings: Settings) -> bytes:
+    """Validate, decode, evaluate and encode; ``payload``'s arrays are consumed (popped) on the way."""
+    request, predictions, targets, weights = decode_request(payload, evaluate_request_model(), settings)
+    specs = [translate.to_spec(spec) for spec in request.losses]
+    options = options_of(request)
+    include = options.include
     with metrics.stage("compute"):
         results = evaluate(specs, predictions, targets, weights, options)
         inputs = (describe(predictions), describe(targets)) if "inputs" in include else None
     for result in results:
         metrics.evaluated(result.loss, int(predictions.size))
     with metrics.stage("encode"):
-        encoding = request.array_encoding  # type: ignore[attr-defined]
+        encoding = request.array_encoding
         body: dict[str, Any] = {
             "api_version": "v1",
             "n_samples": int(predictions.shape[0]),

@@ -51,9 +51,14 @@ class Server:
 
 @contextmanager
 def running_server(
-    startup: float = 30.0, cwd: str | None = None, raw_env: dict[str, str] | None = None, **env: str
+    startup: float = 30.0,
+    cwd: str | None = None,
+    raw_env: dict[str, str] | None = None,
+    probe: str = "/readyz",
+    **env: str,
 ) -> Iterator[Server]:
-    """``python -m service`` with ``LOSS_SERVICE_<NAME>`` from ``env`` (and ``raw_env`` as given)."""
+    """``python -m service`` with ``LOSS_SERVICE_<NAME>`` from ``env`` (and ``raw_env`` as given),
+    once ``probe`` answers 200 (by default with its own history database in a temporary directory)."""
     port = free_port()
     environment = dict(os.environ, LOSS_SERVICE_HOST="127.0.0.1", LOSS_SERVICE_PORT=str(port))
     for name in [name for name in environment if name.startswith(("LOSS_SERVICE_", "MALLOC_"))]:
@@ -63,6 +68,7 @@ def running_server(
     environment.update({f"LOSS_SERVICE_{key.upper()}": value for key, value in env.items()})
     environment.update(raw_env or {})
     with tempfile.TemporaryDirectory(prefix="loss-service-test-") as directory:
+        environment.setdefault("LOSS_SERVICE_DATABASE_URL", f"sqlite:///{Path(directory) / 'history.db'}")
         log_path = Path(directory) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -79,7 +85,7 @@ def running_server(
                 if process.poll() is not None:
                     raise RuntimeError(f"server exited early:\n{server.log()}")
                 try:
-                    if httpx.get(f"{server.base}/readyz", timeout=1).status_code == 200:
+                    if httpx.get(f"{server.base}{probe}", timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass

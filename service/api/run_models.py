@@ -1,0 +1,155 @@
+"""Request and response models of the runs API (SPEC §7).
+
+A batch body is an evaluate body without ``losses`` (the run's losses apply), plus where the batch
+falls (split, step, time) and its idempotency key (``batch_id``). Its arrays are declared as in
+evaluate and decoded by the array codecs, not walked by Pydantic.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from ..monitoring.runs import DEFAULT_SPLIT, NAME_PATTERN, SPLIT_PATTERN
+from .schemas import LossResultModel, Number, evaluate_request_model, loss_spec_type
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
+Split = Annotated[str, StringConstraints(pattern=SPLIT_PATTERN, max_length=64)]
+BatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$", max_length=128)]
+TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-/]{1,128}$", max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+MAX_STEP = 2**53  # exact in a JSON number
+
+
+@cache
+def run_request_model() -> type[BaseModel]:
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "RunRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Create a run: its losses (fixed for its life), and a description and tags (changeable).",
+        losses=(  # type: ignore[arg-type]
+            list[loss_spec_type()],  # type: ignore[misc]
+            Field(min_length=1, max_length=32, description="1 to 32 losses, as in evaluate."),
+        ),
+        description=(str | None, Field(None, max_length=4096)),
+        tags=(dict[TagKey, TagValue] | None, Field(None, max_length=64, description="Up to 64 tags.")),
+    )
+
+
+@cache
+def batch_request_model() -> type[BaseModel]:
+    """Evaluate's request fields but ``losses``, plus split, step, time and batch_id."""
+    evaluate_fields = {
+        name: (info.annotation, info)
+        for name, info in evaluate_request_model().model_fields.items()
+        if name != "losses"
+    }
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "BatchRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="One batch of a run, evaluated with the run's losses and recorded.",
+        **evaluate_fields,
+        split=(Split, Field(DEFAULT_SPLIT, description="e.g. train, validation, production.")),
+        step=(int | None, Field(None, ge=0, le=MAX_STEP, description="An epoch or iteration.")),
+        time=(
+            AwareDatetime | None,
+            Field(None, description="RFC 3339 with an offset; default: when the request arrived."),
+        ),
+        batch_id=(
+            BatchId | None,
+            Field(None, description="Idempotency key: a batch_id already recorded is not counted again."),
+        ),
+    )
+
+
+class RunModel(BaseModel):
+    name: str
+    losses: list[dict[str, Any]] = Field(description="Canonical names with every parameter.")
+    description: str | None
+    tags: dict[str, str]
+    created_at: str
+    batches: int
+    splits: list[str]
+    first_time: str | None
+    last_time: str | None
+    last_step: int | None
+    quantile_relative_accuracy: float
+
+
+class RunList(BaseModel):
+    runs: list[RunModel]
+    next_cursor: str | None
+
+
+class BatchResponse(BaseModel):
+    run: str
+    batch_id: str
+    sequence: int = Field(description="Increases per run in commit order.")
+    split: str
+    step: int | None
+    time: str
+    duplicate: bool = Field(description="True when this batch_id was recorded before (status 200).")
+    results: list[LossResultModel]
+
+
+class WindowStats(BaseModel):
+    mean: Number
+    std: Number
+    min: Number
+    max: Number
+    sum: Number
+    quantiles: dict[str, Number]
+
+
+class WindowFigures(BaseModel):
+    batches: int
+    count: int
+    weight_sum: Number
+    value: Number
+    omitted: int
+    ignored: int
+    clipped: int
+    stats: WindowStats
+
+
+class SummaryItem(WindowFigures):
+    split: str
+    loss: str
+    params: dict[str, Any]
+    first_time: str
+    last_time: str
+    first_step: int | None
+    last_step: int | None
+
+
+class SummaryResponse(BaseModel):
+    run: str
+    reduction: str
+    quantile_relative_accuracy: float
+    summaries: list[SummaryItem]
+
+
+class SeriesPoint(WindowFigures):
+    step: int | None = Field(None, description="by=step: the first step in the point.")
+    step_to: int | None = Field(None, description="by=step: the last step in the point.")
+    start: str | None = Field(None, description="by=time: the start of the point's range.")
+    end: str | None = Field(None, description="by=time: the end of the point's range (exclusive).")
+
+
+class SeriesLineModel(BaseModel):
+    split: str
+    loss: str
+    params: dict[str, Any]
+    points: list[SeriesPoint]
+
+
+class SeriesResponse(BaseModel):
+    run: str
+    by: str
+    interval: int | None = Field(description="by=time: the requested bucket width in seconds.")
+    merged: int = Field(description="Adjacent steps or buckets merged into one point (1: none).")
+    reduction: str
+    quantile_relative_accuracy: float
+    series: list[SeriesLineModel]

@@ -1,0 +1,125 @@
+"""``AsyncClient``: the asyncio client (httpx.AsyncClient); the same methods as ``Client``, awaited."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+
+import anyio
+import httpx
+
+from . import plans
+from .base import DEFAULT_URL, ClientBase
+from .plans import Call, EvaluateOptions, Losses, Plan, Sleep
+
+if TYPE_CHECKING:
+    from .bodies import Body
+    from .results import CurveResult, Evaluation
+    from .structs import LossInfo
+
+T = TypeVar("T")
+
+
+class AsyncClient(ClientBase):
+    """The asyncio twin of ``Client``: every method is a coroutine; ``transport`` is an
+    ``httpx.AsyncBaseTransport`` (``httpx.ASGITransport(app)`` serves the app in-process)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        api_key: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(base_url, api_key, **settings)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=self.headers, timeout=self.timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def losses(self) -> list[LossInfo]:
+        """See ``Client.losses``."""
+        return await self._run(plans.catalogue(self.retry))
+
+    async def loss(self, name: str) -> LossInfo:
+        """See ``Client.loss``."""
+        return await self._run(plans.loss(self.retry, name))
+
+    async def evaluate(
+        self,
+        predictions: Any,
+        targets: Any,
+        losses: Losses,
+        weights: Any = None,
+        **options: Unpack[EvaluateOptions],
+    ) -> Evaluation:
+        """See ``Client.evaluate``."""
+        from . import evaluation  # NumPy, loaded by the first call that needs it
+
+        return await self._run(
+            evaluation.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
+        )
+
+    async def curve(
+        self,
+        name: str,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        *,
+        target: float = 0.0,
+        start: float = -3.0,
+        stop: float = 3.0,
+        num: int = 201,
+    ) -> CurveResult:
+        """See ``Client.curve``."""
+        return await self._run(plans.curve(self.retry, name, params, target, start, stop, num))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """See ``Client.request``."""
+        return await self._run(plans.request(self.retry, method, path, json, params, idempotent))
+
+    async def _run(self, plan: Plan[T]) -> T:
+        outcome: plans.Outcome = None
+        try:
+            while True:
+                step = plan.send(outcome)
+                if isinstance(step, Sleep):
+                    await anyio.sleep(step.seconds)
+                    outcome = None
+                else:
+                    outcome = await self._send(step)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _send(self, call: Call) -> httpx.Response | Exception:
+        content = None if call.body is None else self._upload(call.body)
+        try:
+            request = self._http.build_request(content=content, **self.request_arguments(call))
+            return await self._http.send(request)
+        except httpx.TransportError as error:
+            return error
+
+    async def _upload(self, body: Body) -> AsyncIterator[bytes]:
+        sent = 0
+        for piece in body.slices():
+            yield piece
+            sent += len(piece)
+            self.report(body, sent)

@@ -1,0 +1,72 @@
+"""The plan of ``evaluate``: one request, or several when the arrays exceed one request's limits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from . import arrays, merge
+from .plans import Call, EvaluateOptions, Limits, Losses, Plan, catalogue, send
+from .problem import ProblemError
+from .results import Evaluation, decoder
+from .retry import Retry
+
+_EVALUATION = decoder(Evaluation)
+
+
+def loss_specs(losses: Losses) -> list[Any]:
+    if isinstance(losses, str | Mapping):
+        return [losses if isinstance(losses, str) else dict(losses)]
+    return [spec if isinstance(spec, str) else dict(spec) for spec in losses]
+
+
+def evaluate(
+    retry: Retry,
+    limits: Limits,
+    predictions: Any,
+    targets: Any,
+    losses: Losses,
+    weights: Any,
+    options: EvaluateOptions,
+) -> Plan[Evaluation]:
+    """``POST /v1/evaluate``, split into several requests when the arrays exceed ``limits``."""
+    unknown = set(options) - set(EvaluateOptions.__annotations__)
+    if unknown:
+        raise TypeError(
+            f"evaluate() got unexpected options {sorted(unknown)}; known: "
+            f"{sorted(EvaluateOptions.__annotations__)}"
+        )
+    given = {"predictions": arrays.as_array(predictions, "predictions")}
+    if targets is not None:
+        given["targets"] = arrays.as_array(targets, "targets")
+    if weights is not None:
+        given["weights"] = arrays.as_array(weights, "weights")
+    # Arrays come back as base64 unless asked otherwise: decoding them parses no float.
+    fields: dict[str, Any] = {"losses": loss_specs(losses), "array_encoding": "base64", **options}
+    if "include" in fields:
+        fields["include"] = list(fields["include"])
+    rows = merge.rows_per_request(given, limits)
+    n_samples = merge.n_rows(given)
+    if rows is None or n_samples <= rows:
+        return (yield from _evaluate_once(retry, given, fields))
+    merge.check_splittable(given, fields, n_samples, rows, limits)
+    if fields.get("reduction", "mean") != "none":
+        merge.check_plain_sums(fields["losses"], (yield from catalogue(retry)))
+    parts = []
+    for start in range(0, n_samples, rows):
+        part = {name: array[start : start + rows] for name, array in given.items()}
+        try:
+            parts.append((yield from _evaluate_once(retry, part, merge.chunk_fields(fields))))
+        except ProblemError as problem:
+            raise problem.shifted(start) from None
+    return merge.merge(parts, fields.get("reduction", "mean"), fields.get("nan_policy", "raise"))
+
+
+def _evaluate_once(retry: Retry, given: dict[str, np.ndarray], fields: dict[str, Any]) -> Plan[Evaluation]:
+    elements = sum(array.size for array in given.values())
+    body = arrays.encode(given, fields, npz=elements >= arrays.NPZ_FROM_ELEMENTS)
+    # Evaluation has no side effect on the service: safe to retry.
+    response = yield from send(retry, Call("POST", "/v1/evaluate", body))
+    return _EVALUATION.decode(response.content)

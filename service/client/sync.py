@@ -1,0 +1,134 @@
+"""``Client``: the blocking client (httpx.Client)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+
+import httpx
+
+from . import plans
+from .base import DEFAULT_URL, ClientBase
+from .plans import Call, EvaluateOptions, Losses, Plan, Sleep
+
+if TYPE_CHECKING:
+    from .bodies import Body
+    from .results import CurveResult, Evaluation
+    from .structs import LossInfo
+
+T = TypeVar("T")
+
+
+class Client(ClientBase):
+    """A blocking client of the loss service: NumPy arrays (or anything array-like) in, typed
+    answers with NumPy arrays out. Error answers raise ``ProblemError``.
+
+    >>> with Client("http://127.0.0.1:8000") as client:
+    ...     client.evaluate([0.1, 0.9], [0.0, 1.0], "mse").results[0].value
+    0.01
+
+    Keyword settings are those of ``ClientBase``; ``transport`` is an ``httpx.BaseTransport``.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        api_key: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(base_url, api_key, **settings)
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=self.headers, timeout=self.timeout, transport=transport
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def losses(self) -> list[LossInfo]:
+        """The catalogue (``GET /v1/losses``)."""
+        return self._run(plans.catalogue(self.retry))
+
+    def loss(self, name: str) -> LossInfo:
+        """One catalogue entry by name or alias (``GET /v1/losses/{name}``)."""
+        return self._run(plans.loss(self.retry, name))
+
+    def evaluate(
+        self,
+        predictions: Any,
+        targets: Any,
+        losses: Losses,
+        weights: Any = None,
+        **options: Unpack[EvaluateOptions],
+    ) -> Evaluation:
+        """Evaluate one or more losses (``POST /v1/evaluate``); ``options`` are the request's
+        ``reduction``, ``nan_policy``, ``include``, ``top_k`` and ``array_encoding``."""
+        from . import evaluation  # NumPy, loaded by the first call that needs it
+
+        return self._run(
+            evaluation.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
+        )
+
+    def curve(
+        self,
+        name: str,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        *,
+        target: float = 0.0,
+        start: float = -3.0,
+        stop: float = 3.0,
+        num: int = 201,
+    ) -> CurveResult:
+        """A loss and its gradient over ``num`` predictions from ``start`` to ``stop``; ``params``
+        is one parameter set or a list of them (one curve each)."""
+        return self._run(plans.curve(self.retry, name, params, target, start, stop, num))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Any call of the API; its JSON answer. Retried only when ``idempotent`` (by default:
+        GET, HEAD, OPTIONS, PUT and DELETE)."""
+        return self._run(plans.request(self.retry, method, path, json, params, idempotent))
+
+    def _run(self, plan: Plan[T]) -> T:
+        outcome: plans.Outcome = None
+        try:
+            while True:
+                step = plan.send(outcome)
+                if isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                    outcome = None
+                else:
+                    outcome = self._send(step)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _send(self, call: Call) -> httpx.Response | Exception:
+        content = None if call.body is None else self._upload(call.body)
+        try:
+            return self._http.send(self._http.build_request(content=content, **self.request_arguments(call)))
+        except httpx.TransportError as error:
+            return error
+
+    def _upload(self, body: Body) -> Iterator[bytes]:
+        sent = 0
+        for piece in body.slices():
+            yield piece
+            sent += len(piece)
+            self.report(body, sent)

@@ -1,0 +1,56 @@
+"""Compaction: folding recorded batches into the stored aggregates (by step and by time bucket).
+
+Each batch's accumulator of each loss is merged into the aggregate of its step (if it has one)
+and of its minute, hour and day. The store runs the fold inside one transaction with the batches
+it takes and the aggregates it asks for, and moves the run's ``compacted_through`` past them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection
+
+from ..store import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord
+from .history import Piece, merge
+from .windows import MICROSECONDS
+
+# Fold a run's batches once this many are pending; reads merge the pending ones themselves.
+COMPACT_AFTER = 64
+# Batches folded in one transaction.
+COMPACT_LIMIT = 2000
+
+
+def keys_of(batch: BatchRecord, loss: int) -> list[AggregateKey]:
+    keys = [AggregateKey(STEP, batch.split, loss, batch.step)] if batch.step is not None else []
+    for kind, size in TIME_LEVELS.items():
+        unit = size * MICROSECONDS
+        keys.append(AggregateKey(kind, batch.split, loss, batch.time // unit * size))
+    return keys
+
+
+def fold(
+    batches: list[BatchRecord], load: Callable[[Collection[AggregateKey]], dict[AggregateKey, Aggregate]]
+) -> dict[AggregateKey, Aggregate]:
+    """The aggregates the batches change, each merged with what was stored under its key."""
+    groups: dict[AggregateKey, list[Piece]] = defaultdict(list)
+    for batch in batches:
+        for loss in range(len(batch.accumulators)):
+            piece = Piece.of_batch(batch, loss)
+            for key in keys_of(batch, loss):
+                groups[key].append(piece)
+    stored = load(groups.keys())
+    out = {}
+    for key, group in groups.items():
+        previous = stored.get(key)
+        if previous is not None:
+            group.insert(0, Piece.of_aggregate(key, previous))
+        merged = merge(group)
+        out[key] = Aggregate(
+            merged.batches,
+            merged.first_time,
+            merged.last_time,
+            merged.first_step,
+            merged.last_step,
+            merged.accumulator.to_bytes(),
+        )
+    return out

@@ -1,0 +1,503 @@
+"""Runs and their history: the operations of SPEC §7 over the store and the loss core.
+
+``Monitor`` is asynchronous and never blocks the event loop: every database call runs on a worker
+thread — writes on the writer threads (one for SQLite, which takes one writer at a time anyway;
+the pool size for PostgreSQL), reads on the reader threads. It keeps per process a cache of the
+runs it has written to (id and loss specs), so that recording a batch costs one transaction of
+two statements; a run deleted or re-created elsewhere is noticed by its id, which is never reused.
+
+Recording a batch: evaluate it with the run's losses (``Options(accumulate=True)``), then insert it
+with one accumulator per loss and a fingerprint of its content. A ``batch_id`` already recorded is
+a duplicate when the fingerprint, split, step and (if both were given) time agree, else a conflict.
+Nothing is written before the evaluation succeeded. Once ``COMPACT_AFTER`` batches are pending,
+the run is compacted in the background; reads merge the pending batches themselves, so answers
+never depend on whether compaction has run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, TypeVar
+
+import numpy as np
+import orjson
+import xxhash
+
+from .. import metrics
+from ..losses import registry
+from ..losses.accumulate import Summary
+from ..losses.evaluate import LossResult, LossSpec, Options, evaluate
+from ..store import DuplicateBatch, NewBatch, RunRecord, Store, StoreUnavailable, connect
+from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold
+from .errors import BatchConflict, InvalidQuery, RunConflict, UnknownRun
+from .history import STEP_SERIES, Merged, Point, pieces, series, summarize
+from .windows import Query, step_series_cover, summary_cover, time_series_cover
+
+logger = logging.getLogger("service.monitoring")
+T = TypeVar("T")
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+SPLIT_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+DEFAULT_SPLIT = "default"
+# A store that cannot be reached: clients are told to come back after this many seconds.
+RETRY_AFTER_SECONDS = 5
+# Migrations that failed at start (the database is down) are retried this often, in seconds.
+MIGRATION_RETRY = (1.0, 30.0)
+
+
+def canonical(specs: Sequence[LossSpec]) -> list[dict[str, Any]]:
+    """Loss specs as stored and shown: canonical names and every parameter with its value."""
+    return [{"name": s.definition.name, **s.params.model_dump(mode="json")} for s in specs]
+
+
+def specs_of(losses: str) -> tuple[LossSpec, ...]:
+    specs = []
+    for item in orjson.loads(losses):
+        definition = registry.get(item.pop("name"))
+        specs.append(LossSpec(definition, definition.params.model_validate(item)))
+    return tuple(specs)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as the service knows it: the stored record and its loss specs."""
+
+    record: RunRecord
+    specs: tuple[LossSpec, ...]
+
+    @property
+    def id(self) -> int:
+        return self.record.id
+
+    def losses(self) -> list[dict[str, Any]]:
+        parsed: list[dict[str, Any]] = orjson.loads(self.record.losses)
+        return parsed
+
+    def loss_indices(self, names: Sequence[str] | None) -> tuple[int, ...]:
+        """Indices of the run's losses with these names or aliases (None: all)."""
+        if not names:
+            return tuple(range(len(self.specs)))
+        indices: list[int] = []
+        for name in names:
+            canonical_name = registry.get(name).name if registry.is_name(name) else name
+            matches = [i for i, s in enumerate(self.specs) if s.definition.name == canonical_name]
+            if not matches:
+                have = ", ".join(sorted({s.definition.name for s in self.specs}))
+                raise InvalidQuery(
+                    f"Run {self.record.name!r} has no loss {name!r}; it has: {have}.", "query.loss"
+                )
+            indices += [i for i in matches if i not in indices]
+        return tuple(sorted(indices))
+
+
+@dataclass(frozen=True)
+class BatchFields:
+    split: str = DEFAULT_SPLIT
+    step: int | None = None
+    time: int | None = None  # µs; None: the time the request arrived
+    batch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    run: str
+    batch_id: str
+    sequence: int
+    split: str
+    step: int | None
+    time: int
+    duplicate: bool
+    results: list[LossResult] | None  # None for a duplicate: ``stored`` holds its values
+    stored: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    split: str
+    spec: dict[str, Any]
+    merged: Merged
+    summary: Summary
+
+
+@dataclass(frozen=True)
+class SeriesLine:
+    split: str
+    spec: dict[str, Any]
+    points: list[tuple[Point, Summary]]
+
+
+def scalar_results(results: Sequence[LossResult]) -> list[dict[str, Any]]:
+    """The values a batch was answered with (what a duplicate of it is answered with)."""
+    return [
+        {
+            "loss": r.loss,
+            "params": r.params,
+            "reduction": r.reduction,
+            "value": r.value,
+            "count": r.count,
+            "weight_sum": r.weight_sum,
+            "omitted": r.omitted,
+            "ignored": r.ignored,
+            "clipped": r.clipped,
+        }
+        for r in results
+    ]
+
+
+def fingerprint(
+    predictions: np.ndarray,
+    targets: np.ndarray | None,
+    weights: np.ndarray | None,
+    nan_policy: str,
+    fields: BatchFields,
+) -> bytes:
+    """A 128-bit hash of what a batch records: its arrays (as float64), split, step and nan_policy.
+
+    The same numbers sent as JSON, base64 or NPZ give the same fingerprint.
+    """
+    digest = xxhash.xxh3_128()
+    digest.update(orjson.dumps([fields.split, fields.step, nan_policy]))
+    for array in (predictions, targets, weights):
+        if array is None:
+            digest.update(b"none")
+            continue
+        data = np.ascontiguousarray(array, dtype=np.float64)
+        digest.update(orjson.dumps(list(data.shape)))
+        digest.update(data.data)
+    return digest.digest()
+
+
+class Monitor:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        timeout: float = 5.0,
+        sqlite_synchronous: str = "normal",
+    ) -> None:
+        self.database = connect(
+            url,
+            busy_timeout=timeout,
+            synchronous=sqlite_synchronous,
+            pool_size=pool_size,
+            connect_timeout=timeout,
+        )
+        self.store = Store(self.database)
+        self._threads = {"write": 1 if self.database.backend == "sqlite" else pool_size, "read": pool_size}
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._runs: dict[str, Run] = {}
+        self._splits: dict[int, set[str]] = {}
+        self._migrated = False
+        self._migrating: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._compacting: set[int] = set()
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate the schema now, or keep trying in the background while the database is down."""
+        try:
+            await self._ensure_migrated()
+        except StoreUnavailable as error:
+            logger.warning("history database unavailable at start (%s); retrying in the background", error)
+            self._spawn(self._migrate_until_done())
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for executor in self._executors.values():
+            executor.shutdown(wait=True)
+        self._executors.clear()  # (a restarted app makes new ones)
+        self.database.dispose()
+
+    async def _migrate_until_done(self) -> None:
+        delay, longest = MIGRATION_RETRY
+        while not self._migrated:
+            await asyncio.sleep(delay)
+            try:
+                await self._ensure_migrated()
+            except StoreUnavailable as error:
+                logger.warning("history database still unavailable (%s)", error)
+                delay = min(2 * delay, longest)
+        logger.info("history database migrated and ready")
+
+    async def _ensure_migrated(self) -> None:
+        if self._migrated:
+            return
+        if self._migrating is None:
+            self._migrating = asyncio.Lock()
+        async with self._migrating:
+            if not self._migrated:
+                await self._call("write", "migrate", self.store.upgrade)
+                self._migrated = True
+
+    async def ready(self) -> bool:
+        """Whether the history database answers and is migrated."""
+        try:
+            await self._ensure_migrated()
+            return await self._call("read", "ping", self.store.ready)
+        except StoreUnavailable:
+            return False
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _call(self, kind: str, operation: str, function: Callable[..., T], *args: Any) -> T:
+        """Run a store call on a writer (``kind="write"``) or reader thread, timed in the metrics."""
+        executor = self._executors.get(kind)
+        if executor is None:
+            executor = ThreadPoolExecutor(self._threads[kind], thread_name_prefix=f"store-{kind}")
+            self._executors[kind] = executor
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        try:
+            return await loop.run_in_executor(executor, partial(function, *args))
+        finally:
+            metrics.store_operation(operation, time.perf_counter() - start)
+
+    async def _read(self, operation: str, function: Callable[..., T], *args: Any) -> T:
+        await self._ensure_migrated()
+        return await self._call("read", operation, function, *args)
+
+    async def _write(self, operation: str, function: Callable[..., T], *args: Any) -> T:
+        await self._ensure_migrated()
+        return await self._call("write", operation, function, *args)
+
+    # ---- runs ----------------------------------------------------------------------------------------
+
+    async def _run(self, name: str, cached: bool = True) -> Run:
+        run = self._runs.get(name) if cached else None
+        if run is None:
+            record = await self._read("get_run", self.store.get_run, name)
+            if record is None:
+                self._runs.pop(name, None)
+                raise UnknownRun(name)
+            run = Run(record, specs_of(record.losses))
+            self._runs[name] = run
+            self._splits[run.id] = set(record.splits)
+        return run
+
+    async def get_run(self, name: str) -> Run:
+        return await self._run(name, cached=False)
+
+    async def put_run(
+        self,
+        name: str,
+        specs: Sequence[LossSpec],
+        description: str | None,
+        tags: Mapping[str, str] | None,
+        description_given: bool,
+    ) -> tuple[Run, bool]:
+        """Create a run, or find it with the same losses (and update its description and tags)."""
+        losses = orjson.dumps(canonical(specs)).decode()
+        record, created = await self._write(
+            "create_run", self.store.create_run, name, losses, description, tags or {}, now_us()
+        )
+        if not created:
+            if record.losses != losses:
+                raise RunConflict(
+                    f"Run {name!r} exists with losses {record.losses}; a run's losses cannot change. "
+                    "Delete it first, or use another name.",
+                    "body.losses",
+                )
+            if description_given or tags is not None:
+                await self._write(
+                    "update_run", self.store.update_run, record.id, description, tags, description_given
+                )
+        run = await self._run(name, cached=False)
+        return run, created
+
+    async def list_runs(self, tags: Sequence[tuple[str, str]], limit: int, before: int | None) -> list[Run]:
+        records = await self._read("list_runs", self.store.list_runs, tags, limit, before)
+        return [Run(r, specs_of(r.losses)) for r in records]
+
+    async def delete_run(self, name: str) -> None:
+        self._runs.pop(name, None)
+        if not await self._write("delete_run", self.store.delete_run, name):
+            raise UnknownRun(name)
+
+    # ---- batches ---------------------------------------------------------------------------------------
+
+    async def log_batch(
+        self,
+        name: str,
+        predictions: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray | None,
+        options: Options,
+        fields: BatchFields,
+        offload: bool = False,
+    ) -> BatchOutcome:
+        """Evaluate a batch with the run's losses and record it (see the module docstring)."""
+        arrived = now_us()
+        for attempt in range(2):
+            run = await self._run(name, cached=attempt == 0)
+            work = partial(
+                evaluate, run.specs, predictions, targets, weights, replace(options, accumulate=True)
+            )
+            results = await asyncio.to_thread(work) if offload else work()
+            batch = NewBatch(
+                batch_id=fields.batch_id or uuid.uuid4().hex,
+                split=fields.split,
+                step=fields.step,
+                time=arrived if fields.time is None else fields.time,
+                time_given=fields.time is not None,
+                fingerprint=fingerprint(predictions, targets, weights, options.nan_policy, fields),
+                results=orjson.dumps(scalar_results(results)),
+                accumulators=[r.accumulator.to_bytes() for r in results if r.accumulator is not None],
+            )
+            new_split = fields.split not in self._splits.setdefault(run.id, set())
+            try:
+                recorded = await self._write(
+                    "record_batch", self.store.record_batch, run.id, batch, new_split
+                )
+            except DuplicateBatch as duplicate:
+                return self._duplicate(name, batch, duplicate)
+            if recorded is None:  # deleted (and perhaps re-created) by another process
+                self._runs.pop(name, None)
+                continue
+            self._splits[run.id].add(fields.split)
+            metrics.batch_recorded()
+            if recorded.pending >= COMPACT_AFTER:
+                self.schedule_compaction(run.id)
+            return BatchOutcome(
+                name, batch.batch_id, recorded.sequence, batch.split, batch.step, batch.time, False, results
+            )
+        raise UnknownRun(name)
+
+    @staticmethod
+    def _duplicate(name: str, batch: NewBatch, duplicate: DuplicateBatch) -> BatchOutcome:
+        stored = duplicate.existing
+        differs = [
+            field
+            for field, same in (
+                ("split", stored.split == batch.split),
+                ("step", stored.step == batch.step),
+                ("time", not (stored.time_given and batch.time_given) or stored.time == batch.time),
+                ("arrays or nan_policy", stored.fingerprint == batch.fingerprint),
+            )
+            if not same
+        ]
+        if differs:
+            raise BatchConflict(
+                f"batch_id {batch.batch_id!r} is already recorded in run {name!r} with other content "
+                f"({', '.join(differs)} differ); a retry must send the same batch, a new batch a new batch_id.",
+                "body.batch_id",
+            )
+        metrics.batch_recorded(duplicate=True)
+        return BatchOutcome(
+            name,
+            stored.batch_id,
+            stored.sequence,
+            stored.split,
+            stored.step,
+            stored.time,
+            True,
+            None,
+            orjson.loads(stored.results),
+        )
+
+    # ---- compaction ------------------------------------------------------------------------------------
+
+    def schedule_compaction(self, run_id: int) -> None:
+        if run_id not in self._compacting:
+            self._compacting.add(run_id)
+            self._spawn(self._compact(run_id))
+
+    async def _compact(self, run_id: int) -> None:
+        try:
+            while (
+                await self._write("compact", self.store.compact, run_id, COMPACT_LIMIT, fold) >= COMPACT_LIMIT
+            ):
+                pass
+        except StoreUnavailable as error:
+            logger.warning("compaction of run %d postponed: %s", run_id, error)
+        finally:
+            self._compacting.discard(run_id)
+
+    async def compact_now(self, name: str) -> None:
+        """Fold every pending batch of a run (used by tests and benchmarks)."""
+        run = await self._run(name, cached=False)
+        while await self._write("compact", self.store.compact, run.id, COMPACT_LIMIT, fold):
+            pass
+
+    # ---- history ---------------------------------------------------------------------------------------
+
+    async def _history(
+        self, name: str, query: Query, cover: Any, losses: Sequence[str] | None
+    ) -> tuple[Run, list[Any]]:
+        found = await self._read("history", self.store.history, name, query.window, cover)
+        if found is None:
+            raise UnknownRun(name)
+        record, aggregates, batches = found
+        run = Run(record, specs_of(record.losses))
+        indices = run.loss_indices(losses)
+        if len(batches) >= 2 * COMPACT_AFTER:
+            self.schedule_compaction(run.id)
+        return run, pieces(aggregates, batches, indices)
+
+    async def summary(
+        self, name: str, query: Query, losses: Sequence[str] | None, reduction: str
+    ) -> tuple[Run, list[WindowSummary]]:
+        run, items = await self._history(name, query, summary_cover(query), losses)
+        specs = run.losses()
+        out = []
+        for merged in summarize(items):
+            definition = run.specs[merged.loss].definition
+            _check_reduction(definition.name, definition.reductions, reduction)
+            out.append(
+                WindowSummary(
+                    merged.split, specs[merged.loss], merged, merged.summary(reduction, definition.transform)
+                )
+            )
+        return run, out
+
+    async def series(
+        self,
+        name: str,
+        query: Query,
+        losses: Sequence[str] | None,
+        reduction: str,
+        by: str,
+        interval: int,
+        max_points: int,
+    ) -> tuple[Run, list[SeriesLine], int]:
+        cover = step_series_cover(query) if by == STEP_SERIES else time_series_cover(query, interval)
+        run, items = await self._history(name, query, cover, losses)
+        specs = run.losses()
+        lines, factor = series(items, by, interval, max_points)
+        out = []
+        for (split, loss), points in lines.items():
+            definition = run.specs[loss].definition
+            _check_reduction(definition.name, definition.reductions, reduction)
+            out.append(
+                SeriesLine(
+                    split,
+                    specs[loss],
+                    [(p, p.merged.summary(reduction, definition.transform)) for p in points],
+                )
+            )
+        return run, out, factor
+
+
+def _check_reduction(name: str, allowed: Sequence[str], reduction: str) -> None:
+    if reduction not in allowed:
+        raise InvalidQuery(
+            f"{name} supports reduction {', '.join(map(repr, allowed))} only; got {reduction!r}.",
+            "query.reduction",
+        )

@@ -1,0 +1,171 @@
+"""SQL for aggregates: reading a window's (with the batches they do not hold), and compaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+
+from sqlalchemy import Connection, Row, and_, not_, or_, select, true, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from . import batches as batch_sql
+from . import schema
+from .records import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord, Cover, Span, Window
+
+runs, batches, aggregates = schema.runs, schema.batches, schema.aggregates
+MICROSECONDS = 1_000_000
+
+# A compaction's fold: (batches, load) -> the aggregates to write, where load(keys) gives the
+# stored aggregates of those keys. The fold is the monitoring layer's: the store merges nothing.
+Fold = Callable[
+    [list[BatchRecord], Callable[[Collection[AggregateKey]], dict[AggregateKey, Aggregate]]],
+    Mapping[AggregateKey, Aggregate],
+]
+
+
+def window_conditions(window: Window) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if window.splits is not None:
+        conditions.append(batches.c.split.in_(window.splits))
+    if window.stepped or window.step_from is not None or window.step_to is not None:
+        conditions.append(batches.c.step.is_not(None))
+    if window.step_from is not None:
+        conditions.append(batches.c.step >= window.step_from)
+    if window.step_to is not None:
+        conditions.append(batches.c.step <= window.step_to)
+    if window.time_from is not None:
+        conditions.append(batches.c.time >= window.time_from)
+    if window.time_to is not None:
+        conditions.append(batches.c.time < window.time_to)
+    return conditions
+
+
+def _on(span: Span) -> ColumnElement[bool]:
+    """Whether a batch falls on the span's keys."""
+    conditions: list[ColumnElement[bool]] = []
+    if span.kind == STEP:
+        conditions.append(batches.c.step.is_not(None))
+        if span.first is not None:
+            conditions.append(batches.c.step >= span.first)
+        if span.last is not None:
+            conditions.append(batches.c.step <= span.last)
+    else:
+        if span.first is not None:
+            conditions.append(batches.c.time >= span.first * MICROSECONDS)
+        if span.last is not None:
+            conditions.append(batches.c.time < (span.last + TIME_LEVELS[span.kind]) * MICROSECONDS)
+    return and_(true(), *conditions)
+
+
+def _keys(span: Span) -> ColumnElement[bool]:
+    conditions = [aggregates.c.kind == span.kind]
+    if span.first is not None:
+        conditions.append(aggregates.c.key >= span.first)
+    if span.last is not None:
+        conditions.append(aggregates.c.key <= span.last)
+    return and_(*conditions)
+
+
+def _aggregate(row: Row) -> tuple[AggregateKey, Aggregate]:
+    return (
+        AggregateKey(row.kind, row.split, row.loss, row.key),
+        Aggregate(
+            row.batches, row.first_time, row.last_time, row.first_step, row.last_step, bytes(row.accumulator)
+        ),
+    )
+
+
+def read(
+    connection: Connection, run_id: int, compacted_through: int, window: Window, cover: Cover
+) -> tuple[list[tuple[AggregateKey, Aggregate]], list[BatchRecord]]:
+    """A window's aggregates on the cover's spans, and every other batch of the window.
+
+    Aggregates hold the batches up to ``compacted_through``; a batch after it, or on none of the
+    spans, is read as a batch. Call inside one read transaction (one snapshot).
+    """
+    conditions = window_conditions(window)
+    if not cover.spans:
+        return [], batch_sql.window(connection, run_id, conditions)
+    query = select(aggregates).where(aggregates.c.run_id == run_id, or_(*map(_keys, cover.spans)))
+    if window.splits is not None:
+        query = query.where(aggregates.c.split.in_(window.splits))
+    if cover.losses is not None:
+        query = query.where(aggregates.c.loss.in_(cover.losses))
+    found = [_aggregate(row) for row in connection.execute(query)]
+    rest = or_(batches.c.sequence > compacted_through, not_(or_(*map(_on, cover.spans))))
+    return found, batch_sql.window(connection, run_id, [*conditions, rest])
+
+
+def _load(
+    connection: Connection, run_id: int, keys: Collection[AggregateKey]
+) -> dict[AggregateKey, Aggregate]:
+    if not keys:
+        return {}
+    wanted = [(k.kind, k.split, k.loss, k.key) for k in keys]
+    rows = connection.execute(
+        select(aggregates).where(
+            aggregates.c.run_id == run_id,
+            tuple_(aggregates.c.kind, aggregates.c.split, aggregates.c.loss, aggregates.c.key).in_(wanted),
+        )
+    )
+    return dict(map(_aggregate, rows))
+
+
+COMPACTION_LOCK_CLASS = 0x1055
+
+
+def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
+    """Fold up to ``limit`` of a run's batches past ``compacted_through`` into its aggregates.
+
+    Returns how many batches were folded (0 when another process is compacting the run, on
+    PostgreSQL, or when nothing is pending). Call inside one write transaction: the aggregates and
+    the run's ``compacted_through`` change together or not at all.
+    """
+    if connection.dialect.name == "postgresql":
+        got = connection.exec_driver_sql(
+            f"SELECT pg_try_advisory_xact_lock({COMPACTION_LOCK_CLASS}, {run_id % 2**31})"
+        ).scalar_one()
+        if not got:
+            return 0
+    through = connection.execute(select(runs.c.compacted_through).where(runs.c.id == run_id)).scalar()
+    if through is None:
+        return 0
+    pending = batch_sql.window(connection, run_id, [], after_sequence=through, upto_sequence=through + limit)
+    if not pending:
+        return 0
+    merged = fold(pending, lambda keys: _load(connection, run_id, keys))
+    if merged:
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(aggregates)
+        values = {
+            "batches": statement.excluded.batches,
+            "first_time": statement.excluded.first_time,
+            "last_time": statement.excluded.last_time,
+            "first_step": statement.excluded.first_step,
+            "last_step": statement.excluded.last_step,
+            "accumulator": statement.excluded.accumulator,
+        }
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["run_id", "kind", "split", "loss", "key"], set_=values
+            ),
+            [
+                {
+                    "run_id": run_id,
+                    "kind": key.kind,
+                    "split": key.split,
+                    "loss": key.loss,
+                    "key": key.key,
+                    "batches": value.batches,
+                    "first_time": value.first_time,
+                    "last_time": value.last_time,
+                    "first_step": value.first_step,
+                    "last_step": value.last_step,
+                    "accumulator": value.accumulator,
+                }
+                for key, value in merged.items()
+            ],
+        )
+    last = pending[-1].sequence
+    connection.execute(update(runs).where(runs.c.id == run_id).values(compacted_through=last))
+    return len(pending)

@@ -1,0 +1,126 @@
+"""SQL for runs, their tags and splits (functions of an open connection)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Connection, Row, and_, delete, insert, select, update
+
+from . import schema
+from .records import RunRecord
+
+_RUN_COLUMNS = (
+    schema.runs.c.id,
+    schema.runs.c.name,
+    schema.runs.c.losses,
+    schema.runs.c.description,
+    schema.runs.c.created_at,
+    schema.runs.c.batches,
+    schema.runs.c.last_sequence,
+    schema.runs.c.compacted_through,
+    schema.runs.c.first_time,
+    schema.runs.c.last_time,
+    schema.runs.c.last_step,
+)
+
+
+def _records(connection: Connection, rows: Sequence[Row]) -> list[RunRecord]:
+    """Run rows with their tags and splits (two queries for any number of runs)."""
+    ids = [row.id for row in rows]
+    tags: dict[int, dict[str, str]] = {i: {} for i in ids}
+    splits: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for run_id, key, value in connection.execute(
+            select(schema.run_tags.c.run_id, schema.run_tags.c.key, schema.run_tags.c.value)
+            .where(schema.run_tags.c.run_id.in_(ids))
+            .order_by(schema.run_tags.c.key)
+        ):
+            tags[run_id][key] = value
+        for run_id, split in connection.execute(
+            select(schema.run_splits.c.run_id, schema.run_splits.c.split)
+            .where(schema.run_splits.c.run_id.in_(ids))
+            .order_by(schema.run_splits.c.split)
+        ):
+            splits[run_id].append(split)
+    return [
+        RunRecord(
+            id=row.id,
+            name=row.name,
+            losses=row.losses,
+            description=row.description,
+            tags=tags[row.id],
+            created_at=row.created_at,
+            batches=row.batches,
+            last_sequence=row.last_sequence,
+            compacted_through=row.compacted_through,
+            first_time=row.first_time,
+            last_time=row.last_time,
+            last_step=row.last_step,
+            splits=tuple(splits[row.id]),
+        )
+        for row in rows
+    ]
+
+
+def get(connection: Connection, name: str) -> RunRecord | None:
+    rows = connection.execute(select(*_RUN_COLUMNS).where(schema.runs.c.name == name)).all()
+    return _records(connection, rows)[0] if rows else None
+
+
+def create(
+    connection: Connection,
+    name: str,
+    losses: str,
+    description: str | None,
+    tags: Mapping[str, str],
+    created_at: int,
+) -> int:
+    """Insert a run (IntegrityError if the name exists); its id."""
+    run_id = connection.execute(
+        insert(schema.runs)
+        .values(
+            name=name,
+            losses=losses,
+            description=description,
+            created_at=created_at,
+            last_sequence=0,
+            batches=0,
+            compacted_through=0,
+        )
+        .returning(schema.runs.c.id)
+    ).scalar_one()
+    set_tags(connection, run_id, tags)
+    return int(run_id)
+
+
+def set_tags(connection: Connection, run_id: int, tags: Mapping[str, str]) -> None:
+    connection.execute(delete(schema.run_tags).where(schema.run_tags.c.run_id == run_id))
+    if tags:
+        connection.execute(
+            insert(schema.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+        )
+
+
+def set_description(connection: Connection, run_id: int, description: str | None) -> None:
+    connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(description=description))
+
+
+def page(
+    connection: Connection, tags: Sequence[tuple[str, str]], limit: int, before: int | None
+) -> list[RunRecord]:
+    """Runs with every one of ``tags``, newest first, ids below ``before``; at most ``limit``."""
+    query = select(*_RUN_COLUMNS)
+    for key, value in tags:
+        tagged = select(schema.run_tags.c.run_id).where(
+            and_(schema.run_tags.c.key == key, schema.run_tags.c.value == value)
+        )
+        query = query.where(schema.runs.c.id.in_(tagged))
+    if before is not None:
+        query = query.where(schema.runs.c.id < before)
+    rows = connection.execute(query.order_by(schema.runs.c.id.desc()).limit(limit)).all()
+    return _records(connection, rows)
+
+
+def delete_run(connection: Connection, name: str) -> bool:
+    """Delete a run; its tags, splits, batches and aggregates go with it (ON DELETE CASCADE)."""
+    return bool(connection.execute(delete(schema.runs).where(schema.runs.c.name == name)).rowcount)

@@ -1,0 +1,129 @@
+"""The store: runs and their history in a database, behind plain methods (blocking; call them from
+worker threads). Each method is one transaction. Database failures become ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+
+from sqlalchemy import Connection
+from sqlalchemy import exc as sa_exc
+
+from . import aggregates as aggregate_sql
+from . import batches as batch_sql
+from . import migrate
+from . import runs as run_sql
+from .database import Database
+from .errors import DuplicateBatch, StoreUnavailable
+from .records import Aggregate, AggregateKey, BatchRecord, Cover, NewBatch, Recorded, RunRecord, Window
+
+# Errors that say the database cannot be reached or cannot take the statement now (not a bug of
+# ours): connections refused or dropped, a pool exhausted, SQLite's "database is locked".
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except UNAVAILABLE as error:
+        raise StoreUnavailable(str(getattr(error, "orig", None) or error).strip().splitlines()[0]) from error
+    except sa_exc.DBAPIError as error:
+        if error.connection_invalidated:
+            raise StoreUnavailable("the database connection was lost") from error
+        raise
+
+
+class Store:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with _translated(), self.database.engine.begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with _translated(), self.database.reader.begin() as connection:
+            yield connection
+
+    # ---- schema and health ---------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        with _translated():
+            migrate.upgrade(self.database)
+
+    def ready(self) -> bool:
+        """Whether the database answers and its schema is at this code's head (raises if down)."""
+        with _translated():
+            return migrate.current(self.database) == migrate.head()
+
+    # ---- runs ------------------------------------------------------------------------------------
+
+    def get_run(self, name: str) -> RunRecord | None:
+        with self._read() as connection:
+            return run_sql.get(connection, name)
+
+    def create_run(
+        self, name: str, losses: str, description: str | None, tags: Mapping[str, str], now: int
+    ) -> tuple[RunRecord, bool]:
+        """The run named ``name``, created from these fields if it does not exist; and whether it was."""
+        try:
+            with self._write() as connection:
+                run_sql.create(connection, name, losses, description, tags, now)
+                created = run_sql.get(connection, name)
+                assert created is not None
+                return created, True
+        except sa_exc.IntegrityError:
+            existing = self.get_run(name)
+            if existing is None:  # deleted in between: try once more
+                return self.create_run(name, losses, description, tags, now)
+            return existing, False
+
+    def update_run(
+        self, run_id: int, description: str | None, tags: Mapping[str, str] | None, set_description: bool
+    ) -> None:
+        with self._write() as connection:
+            if set_description:
+                run_sql.set_description(connection, run_id, description)
+            if tags is not None:
+                run_sql.set_tags(connection, run_id, tags)
+
+    def list_runs(self, tags: Sequence[tuple[str, str]], limit: int, before: int | None) -> list[RunRecord]:
+        with self._read() as connection:
+            return run_sql.page(connection, tags, limit, before)
+
+    def delete_run(self, name: str) -> bool:
+        with self._write() as connection:
+            return run_sql.delete_run(connection, name)
+
+    # ---- batches ---------------------------------------------------------------------------------
+
+    def record_batch(self, run_id: int, batch: NewBatch, new_split: bool) -> Recorded | None:
+        """Record a batch (None: the run is gone). ``DuplicateBatch`` if its batch_id is taken."""
+        try:
+            with self._write() as connection:
+                return batch_sql.record(connection, run_id, batch, new_split)
+        except sa_exc.IntegrityError:
+            with self._read() as connection:
+                existing = batch_sql.find(connection, run_id, batch.batch_id)
+            if existing is None:  # the conflict was the run's deletion in between
+                return None
+            raise DuplicateBatch(existing) from None
+
+    def history(
+        self, name: str, window: Window, cover: Cover
+    ) -> tuple[RunRecord, list[tuple[AggregateKey, Aggregate]], list[BatchRecord]] | None:
+        """A run and a window of its history, from one snapshot (None if the run does not exist)."""
+        with self._read() as connection:
+            run = run_sql.get(connection, name)
+            if run is None:
+                return None
+            found, rest = aggregate_sql.read(connection, run.id, run.compacted_through, window, cover)
+            return run, found, rest
+
+    def compact(self, run_id: int, limit: int, fold: aggregate_sql.Fold) -> int:
+        with self._write() as connection:
+            return aggregate_sql.compact(connection, run_id, limit, fold)
