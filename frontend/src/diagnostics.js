@@ -1,9 +1,20 @@
 // GET /v1/runs/{run}/diagnostics for one loss, and the pieces the pages show from it.
 import { api } from "./api.js";
 
-export const lossName = (spec) => (typeof spec === "string" ? spec : spec.name);
+const DIAGNOSTICS_PATH = "/v1/runs/{run}/diagnostics";
+let available = null;
 
-// The split diagnosed (validation when the run has one) and its reference (train), as the query.
+// Whether this service offers diagnostics: its OpenAPI document (open even with API keys) lists
+// them. Pages ask before calling, so that a service without them draws its runs without errors.
+export function diagnosticsAvailable() {
+  available ??= fetch(new URL("../v1/openapi.json", document.baseURI), { credentials: "omit" })
+    .then((response) => (response.ok ? response.json() : { paths: {} }))
+    .then((contract) => DIAGNOSTICS_PATH in (contract.paths ?? {}))
+    .catch(() => false);
+  return available;
+}
+
+// The split diagnosed (validation when the run has one) and its reference (train).
 export function diagnosedSplits(splits) {
   const split = splits.includes("validation") ? "validation" : splits[0];
   const reference = splits.includes("train") && split !== "train" ? "train" : null;

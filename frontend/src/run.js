@@ -4,19 +4,22 @@
 // (with max_points, so a long run stays fast); the page follows new batches by itself.
 import { api } from "./api.js";
 import { color, draw, marker, translucent } from "./chart.js";
-import { diagnose, diagnosedSplits, lossName, splitFigures } from "./diagnostics.js";
+import { diagnose, diagnosedSplits, diagnosticsAvailable, splitFigures } from "./diagnostics.js";
 import { h, number, replace, showError } from "./dom.js";
 import { runHash, statusBadge, timeText } from "./runs.js";
-import { autoInterval, byLoss, columns, INTERVALS, orderSplits } from "./series.js";
+import { autoInterval, byLoss, columns, INTERVALS, orderSplits, runLosses } from "./series.js";
 
 export const REFRESH_MS = 2000;
-const MAX_POINTS = [50, 2000];
+// A point every two pixels of the chart's width, within these bounds.
+const PIXELS_PER_POINT = 2;
+const MAX_POINTS = [50, 1000];
 
 const path = (run, tail = "") => `runs/${encodeURIComponent(run)}${tail}`;
 
 function seriesQuery(state, width) {
   const [low, high] = MAX_POINTS;
-  const query = [["by", state.by], ["max_points", String(Math.max(low, Math.min(high, Math.round(width))))]];
+  const points = Math.round(width / PIXELS_PER_POINT);
+  const query = [["by", state.by], ["max_points", String(Math.max(low, Math.min(high, points)))]];
   const zoom = state.zoom;
   if (state.by === "step") {
     if (zoom) query.push(["step_from", String(Math.max(0, Math.floor(zoom.min)))], ["step_to", String(Math.ceil(zoom.max))]);
@@ -47,7 +50,7 @@ function lossChartConfig(state, panel, splits) {
     series,
     bands,
     x: { label: state.by === "step" ? "step" : "time", time: state.by === "time" },
-    y: { label: panel.loss },
+    y: { label: panel.loss.label },
     draw: (u) => {
       for (const [x, label, split] of panel.markers) marker(u, x, label, state.colors.get(split));
     },
@@ -78,7 +81,7 @@ function drawDiagnostics(state, panel, answer) {
     if (figures.stop_step !== null) panel.markers.push([figures.stop_step, "plateau stop", split]);
   }
   panel.chart.uplot?.redraw(false, false);
-  replace(panel.status, statusBadge(answer.status, panel.loss));
+  replace(panel.status, statusBadge(answer.status, panel.loss.name));
   const gap = answer.gap;
   const facts = [];
   if (figures) {
@@ -102,18 +105,20 @@ function drawDiagnostics(state, panel, answer) {
   }
 }
 
+// `loss`: {key, name, params, label}, one of the run's losses.
 function panelFor(loss) {
+  const params = JSON.stringify(loss.params);
   const panel = {
     loss,
     markers: [],
     status: h("span"),
     facts: h("p", { class: "facts", "data-testid": "facts" }),
-    chart: h("div", { class: "chart", "data-testid": "chart", "data-loss": loss, "data-split": "", "data-points": "" }),
+    chart: h("div", { class: "chart", "data-testid": "chart", "data-loss": loss.name, "data-params": params, "data-split": "", "data-points": "" }),
     gap: h("div", { class: "chart gap" }),
     message: h("div"),
   };
-  panel.element = h("section", { class: "loss-panel", "data-loss": loss },
-    h("h2", {}, loss, " ", panel.status), panel.facts, panel.message, panel.chart, panel.gap);
+  panel.element = h("section", { class: "loss-panel", "data-loss": loss.name },
+    h("h2", {}, loss.label, " ", panel.status), panel.facts, panel.message, panel.chart, panel.gap);
   return panel;
 }
 
@@ -145,6 +150,7 @@ export function render(container, { name }) {
   const message = h("div");
   const panels = h("div", { class: "panels" });
   const live = h("span", { class: "muted", "data-testid": "updated" });
+  const merged = h("span", { class: "muted", "data-testid": "merged" });
   replace(container, top, controls, message, panels);
 
   async function load() {
@@ -152,36 +158,37 @@ export function render(container, { name }) {
     controller = new AbortController();
     const signal = controller.signal;
     const run = state.run;
-    const losses = (run.losses ?? []).map(lossName);
+    const losses = runLosses(run);
     for (const loss of losses) {
-      if (!state.panels.has(loss)) {
+      if (!state.panels.has(loss.key)) {
         const panel = panelFor(loss);
-        state.panels.set(loss, panel);
+        state.panels.set(loss.key, panel);
         panels.append(panel.element);
       }
     }
     try {
       const answer = await api(path(run.name, "/series"), { query: seriesQuery(state, panels.clientWidth || 800), signal });
       const groups = byLoss(answer);
-      for (const loss of losses) drawLoss(state, state.panels.get(loss), groups.get(loss) ?? []);
+      for (const loss of losses) drawLoss(state, state.panels.get(loss.key), groups.get(loss.key) ?? []);
+      merged.textContent = answer.merged > 1 ? `each point merges ${answer.merged} ${state.by === "step" ? "steps" : "buckets"}` : "";
       replace(message);
     } catch (error) {
       showError(message, error);
       return;
     }
-    if (run.last_step === null || run.last_step === undefined) return;
+    live.textContent = `updated ${new Date().toLocaleTimeString()}`;
+    if (run.last_step === null || !(await diagnosticsAvailable())) return;
     await Promise.all(
       losses.map(async (loss) => {
-        const panel = state.panels.get(loss);
+        const panel = state.panels.get(loss.key);
         try {
-          drawDiagnostics(state, panel, await diagnose(run, loss, signal));
+          drawDiagnostics(state, panel, await diagnose(run, loss.name, signal));
           replace(panel.message);
         } catch (error) {
           showError(panel.message, error);
         }
       }),
     );
-    live.textContent = `updated ${new Date().toLocaleTimeString()}`;
   }
 
   function renderControls() {
@@ -195,12 +202,13 @@ export function render(container, { name }) {
       INTERVALS.map(([seconds, label]) => h("option", { value: seconds, selected: String(seconds) === String(state.interval) }, label)));
     replace(
       controls,
-      byChoice("step", "by step", run.last_step === null || run.last_step === undefined),
+      byChoice("step", "by step", run.last_step === null),
       byChoice("time", "over time", false),
       interval,
       state.zoom
         ? h("button", { type: "button", "data-testid": "reset-zoom", onclick: () => { state.zoom = null; renderControls(); load(); } }, "Show the whole run")
         : h("span", { class: "muted" }, "drag across a chart to zoom"),
+      merged,
       live,
     );
   }
@@ -224,7 +232,7 @@ export function render(container, { name }) {
           for (const split of orderSplits(run.splits ?? [])) {
             if (!state.colors.has(split)) state.colors.set(split, color(state.colors.size));
           }
-          if (first) state.by = run.last_step === null || run.last_step === undefined ? "time" : "step";
+          if (first) state.by = run.last_step === null ? "time" : "step";
           replace(top, header(run));
           renderControls();
           await load();

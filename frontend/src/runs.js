@@ -1,8 +1,9 @@
 // The runs page: name, tags, last batch time, the latest value of every loss and its diagnostics
 // status; filtered by tag (?tag=key:value, repeatable, as GET /v1/runs takes it).
 import { api } from "./api.js";
-import { diagnose, diagnosedSplits, lossName, splitFigures } from "./diagnostics.js";
+import { diagnose, diagnosticsAvailable } from "./diagnostics.js";
 import { h, number, replace, showError } from "./dom.js";
+import { lossKey, orderSplits, runLosses } from "./series.js";
 
 const PAGE = 100;
 const PARALLEL = 4;
@@ -24,34 +25,36 @@ export const statusBadge = (status, loss) =>
   h("span", { class: `status status-${status ?? "unknown"}`, "data-testid": "status", "data-loss": loss, "data-status": status ?? "" },
     status ? status.replace("_", " ") : "—");
 
-// Runs with steps: each loss's diagnostics (its status and the last value of each diagnosed split).
-// Runs without steps: the value of every (split, loss) over the last batch's time.
+// The latest value of every (split, loss): over each split's last step, or its last batch's time
+// where it has no steps; and with diagnostics, each loss's status.
 async function latest(run) {
-  const losses = (run.losses ?? []).map(lossName);
-  if (run.last_step === null || run.last_step === undefined) {
-    const answer = await api(`runs/${encodeURIComponent(run.name)}/summary`, { query: [["from", run.last_time]] });
-    return losses.map((loss) => ({
-      loss,
-      status: null,
-      values: answer.summaries.filter((s) => s.loss === loss).map((s) => [s.split, s.value]),
-    }));
-  }
-  const { split, reference } = diagnosedSplits(run.splits ?? []);
-  return Promise.all(
-    losses.map(async (loss) => {
-      const answer = await diagnose(run, loss);
-      const values = [split, reference].filter(Boolean).map((s) => [s, splitFigures(answer, s)?.last_value ?? null]);
-      return { loss, status: answer.status, values };
+  const summary = (query) => api(`runs/${encodeURIComponent(run.name)}/summary`, { query });
+  const whole = await summary([]);
+  const lastOfSplit = new Map(whole.summaries.map((s) => [s.split, s]));
+  const windows = await Promise.all(
+    orderSplits([...lastOfSplit.keys()]).map((split) => {
+      const last = lastOfSplit.get(split);
+      const where = last.last_step === null ? ["from", last.last_time] : ["step_from", String(last.last_step)];
+      return summary([["split", split], where]);
     }),
+  );
+  const withStatus = run.last_step !== null && (await diagnosticsAvailable());
+  return Promise.all(
+    runLosses(run).map(async (loss) => ({
+      ...loss,
+      values: windows.flatMap((w) => w.summaries.filter((s) => lossKey(s.loss, s.params) === loss.key)),
+      status: withStatus ? (await diagnose(run, loss.name)).status : undefined,
+    })),
   );
 }
 
 function latestCells(rows) {
-  const values = rows.map(({ loss, values }) =>
-    h("div", { class: "latest", "data-loss": loss }, h("code", {}, loss), " ",
-      values.map(([split, value]) => h("span", { class: "split-value", "data-split": split }, `${split} ${number(value)}`))),
+  const values = rows.map(({ key, name, label, values }) =>
+    h("div", { class: "latest", "data-loss": name, "data-key": key }, h("code", {}, label), " ",
+      values.map((s) => h("span", { class: "split-value", "data-split": s.split, "data-value": String(s.value) }, `${s.split} ${number(s.value)}`))),
   );
-  return [values, rows.map(({ loss, status }) => h("div", {}, statusBadge(status, loss)))];
+  const statuses = rows.map(({ name, status }) => (status === undefined ? null : h("div", {}, statusBadge(status, name))));
+  return [values, statuses];
 }
 
 // Runs `task` over `items` with at most PARALLEL at a time.
@@ -85,6 +88,7 @@ function row(run, onTag) {
     }
     try {
       const [valueCells, statusCells] = latestCells(await latest(run));
+      values.classList.remove("muted");
       replace(values, valueCells);
       replace(status, statusCells);
     } catch (error) {

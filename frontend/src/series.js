@@ -31,12 +31,29 @@ export function orderSplits(splits) {
   return [...splits].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-// Groups the answer's series by loss: Map(loss -> [{split, points}]) with splits in order.
+// A run may hold one loss with several parameter sets: a loss is its name and its parameters.
+export const lossKey = (name, params) =>
+  `${name}${JSON.stringify(Object.entries(params ?? {}).sort(([a], [b]) => a.localeCompare(b)))}`;
+
+const paramsText = (params) => Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+
+// The run's losses ({name, ...params} as GET /v1/runs/{run} gives them) as {key, name, params, label}.
+export function runLosses(run) {
+  return (run.losses ?? []).map(({ name, ...params }) => ({
+    key: lossKey(name, params),
+    name,
+    params,
+    label: Object.keys(params).length ? `${name} (${paramsText(params)})` : name,
+  }));
+}
+
+// Groups the answer's series by loss: Map(lossKey -> [{split, points}]) with splits in order.
 export function byLoss(answer) {
   const groups = new Map();
   for (const series of answer.series) {
-    if (!groups.has(series.loss)) groups.set(series.loss, []);
-    groups.get(series.loss).push(series);
+    const key = lossKey(series.loss, series.params);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(series);
   }
   for (const list of groups.values()) {
     const order = orderSplits(list.map((s) => s.split));
