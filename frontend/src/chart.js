@@ -25,7 +25,7 @@ function follow(element, height) {
 }
 
 // `config`: {series: [uPlot series options], key: what identifies those series, height, x: {label, time},
-// y: {label}, bands, draw(u), select(min, max), sync}. `data`: [xs, ...ys].
+// y: {label, log}, bands, draw(u), select(min, max), sync}. `data`: [xs, ...ys].
 export function draw(element, config, data) {
   const height = config.height ?? 260;
   if (element.uplot && element.dataset.chartKey === config.key) {
@@ -36,7 +36,7 @@ export function draw(element, config, data) {
   const options = {
     width: element.clientWidth || 600,
     height,
-    scales: { x: { time: config.x?.time ?? false } },
+    scales: { x: { time: config.x?.time ?? false }, y: config.y?.log ? { distr: 3 } : {} },
     series: [{ label: config.x?.label ?? "x" }, ...config.series],
     axes: [{ label: config.x?.label }, { label: config.y?.label, size: 70 }],
     bands: config.bands ?? [],

@@ -46,11 +46,11 @@ function lossChartConfig(state, panel, splits) {
     bands.push({ series: [base + 2, base + 1], fill: translucent(stroke, 0.12) });
   }
   return {
-    key: `${state.by}|${splits.join(",")}`,
+    key: `${state.by}|${state.log}|${splits.join(",")}`,
     series,
     bands,
     x: { label: state.by === "step" ? "step" : "time", time: state.by === "time" },
-    y: { label: panel.loss.label },
+    y: { label: panel.loss.label, log: state.log },
     draw: (u) => {
       for (const [x, label, split] of panel.markers) marker(u, x, label, state.colors.get(split));
     },
@@ -68,7 +68,9 @@ function drawLoss(state, panel, seriesOfLoss) {
     replace(panel.chart, h("p", { class: "muted" }, "No points in this range."));
     return;
   }
-  const data = [xs, ...splits.flatMap((s) => [s.value, s.p50, s.p90])];
+  // A log scale has no place for values <= 0: they are left out of the drawing.
+  const scale = state.log ? (column) => column.map((v) => (v > 0 ? v : null)) : (column) => column;
+  const data = [xs, ...splits.flatMap((s) => [s.value, s.p50, s.p90].map(scale))];
   draw(panel.chart, lossChartConfig(state, panel, splits.map((s) => s.split)), data);
 }
 
@@ -141,7 +143,7 @@ function header(run) {
 }
 
 export function render(container, { name }) {
-  const state = { run: null, by: null, interval: "auto", zoom: null, colors: new Map(), panels: new Map() };
+  const state = { run: null, by: null, interval: "auto", log: false, zoom: null, colors: new Map(), panels: new Map() };
   let alive = true;
   let timer = null;
   let controller = null;
@@ -205,6 +207,8 @@ export function render(container, { name }) {
       byChoice("step", "by step", run.last_step === null),
       byChoice("time", "over time", false),
       interval,
+      h("label", {}, h("input", { type: "checkbox", checked: state.log, "data-testid": "log-scale",
+        onchange: (e) => { state.log = e.target.checked; load(); } }), " log scale"),
       state.zoom
         ? h("button", { type: "button", "data-testid": "reset-zoom", onclick: () => { state.zoom = null; renderControls(); load(); } }, "Show the whole run")
         : h("span", { class: "muted" }, "drag across a chart to zoom"),

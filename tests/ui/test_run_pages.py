@@ -187,6 +187,13 @@ def test_a_run_page_draws_each_loss_with_every_split(tab: Tab, server: Server):
         assert chart["points"] == f"{FIT_STEPS} {FIT_STEPS // 10}"
         check_drawn(tab, answer, chart)
     tab.screenshot("run")
+    tab.page.check("[data-testid=log-scale]")
+    tab.page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=chart]')].every(c => c.uplot.scales.y.distr === 3)"
+    )
+    for chart in found:  # losses here are all > 0, so the log scale leaves every point in place
+        check_drawn(tab, answer, chart)
+    tab.screenshot("run-log-scale")
 
 
 def test_a_narrow_chart_asks_for_fewer_points_and_zooming_asks_again(tab: Tab, server: Server):
