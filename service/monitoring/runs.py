@@ -396,7 +396,7 @@ class Monitor:
         if differs:
             raise BatchConflict(
                 f"batch_id {batch.batch_id!r} is already recorded in run {name!r} with other content "
-                f"({', '.join(differs)} differ); a retry must send the same batch, a new batch a new batch_id.",
+                f"({', '.join(differs)} differ); a retry sends the same batch, a new batch a new batch_id.",
                 "body.batch_id",
             )
         metrics.batch_recorded(duplicate=True)

@@ -55,7 +55,9 @@ def batch(rng: np.random.Generator, n: int = 40, **fields: Any) -> dict[str, Any
     }
 
 
-async def evaluate(client: httpx.AsyncClient, batches: list[dict[str, Any]], **options: Any) -> list[dict[str, Any]]:
+async def evaluate(
+    client: httpx.AsyncClient, batches: list[dict[str, Any]], **options: Any
+) -> list[dict[str, Any]]:
     """POST /v1/evaluate on the concatenation of batches."""
     body = {
         "losses": LOSSES,
@@ -217,7 +219,9 @@ async def test_retries_are_duplicates_and_other_content_is_a_conflict(client):
     assert first.status_code == 201
     retry = await client.post("/v1/runs/exp-1/batches", json={**body, "include": ["per_sample"], "top_k": 1})
     assert retry.status_code == 200 and retry.json()["duplicate"] is True
-    values = [{k: r[k] for k in ("loss", "params", "value", "count", "weight_sum")} for r in first.json()["results"]]
+    values = [
+        {k: r[k] for k in ("loss", "params", "value", "count", "weight_sum")} for r in first.json()["results"]
+    ]
     assert [{k: r[k] for k in values[0]} for r in retry.json()["results"]] == values
     assert "per_sample" not in retry.json()["results"][0]  # the stored values only
     for change in (
@@ -276,7 +280,9 @@ async def test_a_request_that_fails_records_nothing(client):
 # ---- summary and series -----------------------------------------------------------------------
 
 
-async def seed(app: Any, client: httpx.AsyncClient, epochs: int = 6, per_epoch: int = 3) -> list[dict[str, Any]]:
+async def seed(
+    app: Any, client: httpx.AsyncClient, epochs: int = 6, per_epoch: int = 3
+) -> list[dict[str, Any]]:
     """Train and validation batches over several epochs, a minute apart, some without a step."""
     await create(client)
     rng = np.random.default_rng(6)
@@ -284,7 +290,9 @@ async def seed(app: Any, client: httpx.AsyncClient, epochs: int = 6, per_epoch: 
     for epoch in range(epochs):
         for k in range(per_epoch):
             for split in ("train", "validation"):
-                body = batch(rng, 30, split=split, step=epoch, time=at(60 * epoch + 7 * k + (split == "train")))
+                body = batch(
+                    rng, 30, split=split, step=epoch, time=at(60 * epoch + 7 * k + (split == "train"))
+                )
                 bodies.append(body)
         bodies.append(batch(rng, 10, split="train", time=at(60 * epoch + 30)))  # no step
     for body in bodies:
@@ -306,7 +314,12 @@ async def test_summary_equals_evaluate_on_the_window(app_client, compacted):
         ({"from": at(61), "to": at(200)}, lambda b: at(61) <= b["time"] < at(200)),
         (
             {"from": at(0), "to": at(300), "step_from": 3, "split": "validation"},
-            lambda b: b["split"] == "validation" and b.get("step") is not None and b["step"] >= 3 and b["time"] < at(300),
+            lambda b: (
+                b["split"] == "validation"
+                and b.get("step") is not None
+                and b["step"] >= 3
+                and b["time"] < at(300)
+            ),
         ),
     ]
     for params, keep in windows:
@@ -340,7 +353,9 @@ async def test_summary_reductions_and_loss_filter(app_client):
     unknown = await client.get("/v1/runs/exp-1/summary", params={"loss": "mae"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["location"] == "query.loss"
     assert (await client.get("/v1/runs/exp-1/summary", params={"reduction": "none"})).status_code == 422
-    assert (await client.get("/v1/runs/exp-1/summary", params={"from": at(10), "to": at(5)})).status_code == 422
+    assert (
+        await client.get("/v1/runs/exp-1/summary", params={"from": at(10), "to": at(5)})
+    ).status_code == 422
     assert (await client.get("/v1/runs/nope/summary")).status_code == 404
 
 
@@ -361,7 +376,9 @@ async def test_series_by_step_merges_adjacent_steps(app_client, compacted):
             members = [
                 b
                 for b in bodies
-                if b["split"] == line["split"] and b.get("step") is not None and point["step"] <= b["step"] <= point["step_to"]
+                if b["split"] == line["split"]
+                and b.get("step") is not None
+                and point["step"] <= b["step"] <= point["step_to"]
             ]
             assert point["batches"] == len(members)
             assert_equals_evaluate(point, (await evaluate(client, members))[0])
@@ -373,7 +390,14 @@ async def test_series_by_time_in_buckets_aligned_to_the_epoch(app_client, compac
     bodies = await seed(app, client, epochs=6)
     if compacted:
         await app.state.monitor.compact_now("exp-1")
-    params = {"by": "time", "interval": "2m", "split": "train", "loss": "huber", "from": at(30), "to": at(330)}
+    params = {
+        "by": "time",
+        "interval": "2m",
+        "split": "train",
+        "loss": "huber",
+        "from": at(30),
+        "to": at(330),
+    }
     answer = (await client.get("/v1/runs/exp-1/series", params=params)).json()
     assert answer["interval"] == 120
     (line,) = answer["series"]
@@ -387,11 +411,15 @@ async def test_series_by_time_in_buckets_aligned_to_the_epoch(app_client, compac
             b
             for b in bodies
             if b["split"] == "train"
-            and max(start, T0 + timedelta(seconds=30)) <= datetime.fromisoformat(b["time"]) < min(end, T0 + timedelta(seconds=330))
+            and max(start, T0 + timedelta(seconds=30))
+            <= datetime.fromisoformat(b["time"])
+            < min(end, T0 + timedelta(seconds=330))
         ]
         assert point["batches"] == len(members)
         assert_equals_evaluate(point, (await evaluate(client, members))[1])
     merged = (await client.get("/v1/runs/exp-1/series", params={**params, "max_points": 1})).json()
     assert merged["merged"] == 5 and len(merged["series"][0]["points"]) == 1
-    assert (await client.get("/v1/runs/exp-1/series", params={"by": "time", "interval": "0"})).status_code == 422
+    assert (
+        await client.get("/v1/runs/exp-1/series", params={"by": "time", "interval": "0"})
+    ).status_code == 422
     assert (await client.get("/v1/runs/exp-1/series", params={"max_points": 0})).status_code == 422

@@ -55,7 +55,9 @@ def test_two_workers_and_concurrent_clients_count_exactly(backend, tmp_path):
             statuses = []
             with httpx.Client(base_url=server.base, timeout=30) as http:
                 for i in range(25):
-                    payload = body(rng, split="train" if i % 2 else "validation", step=i, batch_id=f"c{k}-b{i}")
+                    payload = body(
+                        rng, split="train" if i % 2 else "validation", step=i, batch_id=f"c{k}-b{i}"
+                    )
                     statuses.append(http.post("/v1/runs/shared/batches", json=payload).status_code)
                     if i == 10:  # a retry of a batch already answered: not counted again
                         statuses.append(http.post("/v1/runs/shared/batches", json=payload).status_code)
@@ -77,7 +79,9 @@ def test_answered_batches_survive_sigkill_and_restart(backend, tmp_path):
             httpx.put(f"{server.base}/v1/runs/durable", json={"losses": ["mse"]})
             answered = 0
             for i in range(30):
-                response = httpx.post(f"{server.base}/v1/runs/durable/batches", json=body(rng, step=i), timeout=10)
+                response = httpx.post(
+                    f"{server.base}/v1/runs/durable/batches", json=body(rng, step=i), timeout=10
+                )
                 answered += response.status_code == 201
             server.process.kill()  # SIGKILL: no shutdown, no flush
             server.process.wait(timeout=10)
@@ -89,7 +93,9 @@ def test_answered_batches_survive_sigkill_and_restart(backend, tmp_path):
 
 def _evaluations_keep_working(server: Server) -> None:
     evaluate = httpx.post(
-        f"{server.base}/v1/evaluate", json={"losses": ["mse"], "predictions": [1, 2], "targets": [1, 3]}, timeout=10
+        f"{server.base}/v1/evaluate",
+        json={"losses": ["mse"], "predictions": [1, 2], "targets": [1, 3]},
+        timeout=10,
     )
     assert evaluate.status_code == 200
     assert httpx.get(f"{server.base}/v1/losses/mse", timeout=10).status_code == 200
@@ -119,7 +125,9 @@ def test_postgres_outage_answers_503_and_recovers_by_itself(tmp_path):
             wait_until(
                 lambda: httpx.get(f"{server.base}/readyz", timeout=10).status_code == 200, 30, "ready again"
             )
-            assert httpx.post(f"{server.base}/v1/runs/r/batches", json=body(rng), timeout=10).status_code == 201
+            assert (
+                httpx.post(f"{server.base}/v1/runs/r/batches", json=body(rng), timeout=10).status_code == 201
+            )
             assert summary_count(server.base, "r") == 2 * 20  # the refused batch was not recorded
 
 
@@ -165,4 +173,7 @@ def test_metrics_count_batches_and_store_latency(tmp_path):
         assert 'loss_service_batches_recorded_total{outcome="recorded"} 1.0' in text
         assert 'loss_service_batches_recorded_total{outcome="duplicate"} 1.0' in text
         assert 'loss_service_store_seconds_count{operation="record_batch"}' in text
-        assert 'loss_service_http_requests_total{method="POST",route="/v1/runs/{run}/batches",status="201"} 1.0' in text
+        assert (
+            'loss_service_http_requests_total{method="POST",route="/v1/runs/{run}/batches",status="201"} 1.0'
+            in text
+        )

@@ -32,7 +32,8 @@ def test_migrations_build_the_declared_schema(database_url):
 
 def test_processes_that_upgrade_at_once_all_succeed(database_url):
     processes = [
-        subprocess.Popen([sys.executable, "-c", UPGRADE, database_url], stderr=subprocess.PIPE) for _ in range(4)
+        subprocess.Popen([sys.executable, "-c", UPGRADE, database_url], stderr=subprocess.PIPE)
+        for _ in range(4)
     ]
     for process in processes:
         _, error = process.communicate(timeout=120)
