@@ -6,7 +6,6 @@ install -y chromium``). Where it is missing the tests skip, or fail under LOSS_S
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ VIEWPORT = {"width": 1280, "height": 900}
 
 @contextmanager
 def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    if not Path(CHROMIUM).exists():
         require("Chromium is not installed (apt-get install -y chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
