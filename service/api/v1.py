@@ -189,11 +189,12 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
             setattr(request, name, None)
             if isinstance(payload, dict):
                 payload.pop(name, None)
-            optional = raw is None and name == "weights"  # null predictions/targets: decode's 422
+            # null predictions: decode's 422; no targets: the core's 422 unless no loss takes any.
+            optional = raw is None and name != "predictions"
             arrays[name] = None if optional else decode(raw, f"body.{name}", settings.max_elements)
             del raw
         predictions, targets, weights = arrays["predictions"], arrays["targets"], arrays["weights"]
-        assert predictions is not None and targets is not None  # required fields of the request
+        assert predictions is not None  # a required field of the request
         specs = [translate.to_spec(spec) for spec in request.losses]  # type: ignore[attr-defined]
     include = frozenset(request.include)  # type: ignore[attr-defined]
     options = Options(
@@ -204,7 +205,9 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
     )
     with metrics.stage("compute"):
         results = evaluate(specs, predictions, targets, weights, options)
-        inputs = (describe(predictions), describe(targets)) if "inputs" in include else None
+        inputs = None
+        if "inputs" in include:
+            inputs = (describe(predictions), None if targets is None else describe(targets))
     for result in results:
         metrics.evaluated(result.loss, int(predictions.size))
     with metrics.stage("encode"):
@@ -217,7 +220,7 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
         if inputs is not None:
             body["inputs"] = {
                 "predictions": translate.summary_body(inputs[0]),
-                "targets": translate.summary_body(inputs[1]),
+                "targets": None if inputs[1] is None else translate.summary_body(inputs[1]),
             }
         return dump(body)
 
@@ -240,8 +243,8 @@ def _curve(name: str, payload: Any) -> dict[str, Any]:
     definition = _definition(name)
     if not definition.scalar_prediction:
         detail = (
-            f"{definition.name} takes a vector prediction per sample, so it has no scalar "
-            "curve; curves exist for losses whose catalogue entry says curve: true."
+            f"{definition.name} has no scalar curve (its prediction per sample is not one free "
+            "number); curves exist for losses whose catalogue entry says curve: true."
         )
         raise Problem(422, "no-curve", "No scalar curve", detail, [("path.name", detail)])
     request = CurveRequest.model_validate(payload)
