@@ -137,9 +137,12 @@ def cosine_embedding(
         # dl/dcos: -1 for a same pair, 1 for a different one where cos >= margin (torch's clamp_min).
         slope = np.where(same, -1.0, np.where(cosine >= params.margin, 1.0, 0.0))
         gradient = np.empty_like(predictions)
-        over_root = (slope / root)[:, None]
-        gradient[:, 0] = over_root * x2 - (slope * cosine / a)[:, None] * x1
-        gradient[:, 1] = over_root * x1 - (slope * cosine / b)[:, None] * x2
+        over_root, scratch = (slope / root)[:, None], np.empty_like(x1)
+        # Written in place through one scratch array: these are the largest arrays of the request.
+        for part, mine, other, norm in ((0, x1, x2, a), (1, x2, x1, b)):
+            np.multiply(other, over_root, out=gradient[:, part])
+            np.multiply(mine, (slope * cosine / norm)[:, None], out=scratch)
+            gradient[:, part] -= scratch
     return Computed(contribution, gradient, classes=targets.astype(np.int64))
 
 

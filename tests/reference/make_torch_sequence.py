@@ -9,7 +9,9 @@ service defines the reductions and differentiated by autograd, on label sequence
 lengths with repeated labels, an empty sequence, a frame of +-1000 logits and, in half the cases,
 two sequences no alignment of the frames produces (loss +inf, or 0 with zero_infinity). Without
 zero_infinity torch's gradient of such a row is not finite: the recorded gradient is torch's with
-zero_infinity=True, equal elsewhere and 0 on those rows, as this service defines it.
+zero_infinity=True, equal elsewhere and 0 on those rows, as this service defines it. Last, torch's
+reduction 'mean' (which divides each loss by its label length) against sum_over_batch_size with
+weights 1 / max(length, 1).
 """
 
 from __future__ import annotations
@@ -56,6 +58,41 @@ def main() -> None:
         value = None if reduction == "none" else float(reduce(torch.tensor(per_sample), weights, reduction))
         params = {"blank": blank, "zero_infinity": zero_infinity}
         cases.append(case("ctc", params, z, labels, reduction, value, per_sample, x.grad.numpy(), anchor, w))
+    # torch's own reduction 'mean' (each loss divided by its label length, at least 1, then averaged)
+    # is this service's sum_over_batch_size with weights 1 / max(length, 1).
+    for blank in (0, 4):
+        n, frames, classes = 7, 8, 5
+        z = frame_logits(r, n, frames, classes)
+        labels = label_sequences(r, n, frames, classes, blank, infeasible=False)
+        x = torch.tensor(z, requires_grad=True)
+        lengths = (labels >= 0).sum(axis=1)
+        padded = torch.tensor(np.where(labels >= 0, labels, 0 if blank else 1).astype(np.int64))
+        out = F.ctc_loss(
+            F.log_softmax(x, dim=-1).transpose(0, 1),
+            padded,
+            torch.full((n,), frames, dtype=torch.long),
+            torch.tensor(lengths),
+            blank=blank,
+            reduction="mean",
+        )
+        out.backward()
+        per_sample = per_sample_ctc(torch.tensor(z), labels, blank, False).numpy()
+        params = {"blank": blank, "zero_infinity": False}
+        w = 1.0 / np.maximum(lengths, 1)
+        cases.append(
+            case(
+                "ctc",
+                params,
+                z,
+                labels,
+                "sum_over_batch_size",
+                float(out.detach()),
+                per_sample,
+                x.grad.numpy(),
+                anchor,
+                w,
+            )
+        )
     write("torch_sequence", anchor, cases)
 
 
