@@ -102,40 +102,19 @@ async def test_nan_policy_on_three_dimensional_predictions(client):
         "/v1/evaluate", json={"losses": ["ctc"], "predictions": listed, "targets": labels.tolist()}
     )
     assert_problem(raised, 422, "non-finite-input", "body.predictions[1][4][2]")
-    omit = (
-        await evaluate(
-            client,
-            losses=["ctc"],
-            predictions=listed,
-            targets=labels.tolist(),
-            nan_policy="omit",
-            include=EVERYTHING,
-        )
-    )["results"][0]
+
+    async def ctc(predictions, targets, **fields):
+        body = await evaluate(client, losses=["ctc"], predictions=predictions, targets=targets, **fields)
+        return body["results"][0]
+
+    omit = await ctc(listed, labels.tolist(), nan_policy="omit", include=EVERYTHING)
     keep = [0, 2, 3]
-    dropped = (
-        await evaluate(
-            client,
-            losses=["ctc"],
-            predictions=z[keep].tolist(),
-            targets=labels[keep].tolist(),
-            include=EVERYTHING,
-        )
-    )["results"][0]
+    dropped = await ctc(z[keep].tolist(), labels[keep].tolist(), include=EVERYTHING)
     assert omit["omitted"] == 1 and omit["count"] == 3 and omit["value"] == dropped["value"]
     assert omit["per_sample"][1] is None
     np.testing.assert_array_equal(np.asarray(omit["gradient"])[1], 0.0)
     np.testing.assert_array_equal(np.asarray(omit["gradient"])[keep], dropped["gradient"])
-    propagate = (
-        await evaluate(
-            client,
-            losses=["ctc"],
-            predictions=listed,
-            targets=labels.tolist(),
-            nan_policy="propagate",
-            include=EVERYTHING,
-        )
-    )["results"][0]
+    propagate = await ctc(listed, labels.tolist(), nan_policy="propagate", include=EVERYTHING)
     assert propagate["value"] is None and propagate["stats"]["top"][0] == {"index": 1, "loss": None}
 
 

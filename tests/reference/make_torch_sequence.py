@@ -26,7 +26,10 @@ from .common import case, reduce, rng, write
 from .inputs import REDUCTIONS, frame_logits, label_sequences
 
 
-def per_sample_ctc(x: torch.Tensor, labels: np.ndarray, blank: int, zero_infinity: bool) -> torch.Tensor:
+def torch_ctc(
+    x: torch.Tensor, labels: np.ndarray, blank: int, zero_infinity: bool, reduction: str = "none"
+) -> torch.Tensor:
+    """torch's ctc_loss of the logits x (N, T, C) against labels padded with -1, every frame counting."""
     n, frames, _ = x.shape
     lengths = (labels >= 0).sum(axis=1)
     padded = torch.tensor(np.where(labels >= 0, labels, 0 if blank else 1).astype(np.int64))
@@ -36,7 +39,7 @@ def per_sample_ctc(x: torch.Tensor, labels: np.ndarray, blank: int, zero_infinit
         torch.full((n,), frames, dtype=torch.long),
         torch.tensor(lengths),
         blank=blank,
-        reduction="none",
+        reduction=reduction,
         zero_infinity=zero_infinity,
     )
 
@@ -52,9 +55,9 @@ def main() -> None:
         labels = label_sequences(r, n, frames, classes, blank, infeasible)
         w = r.uniform(0.2, 2.0, size=n) if weighted else None
         weights = None if w is None else torch.tensor(w)
-        per_sample = per_sample_ctc(torch.tensor(z), labels, blank, zero_infinity).numpy()
+        per_sample = torch_ctc(torch.tensor(z), labels, blank, zero_infinity).numpy()
         x = torch.tensor(z, requires_grad=True)
-        reduce(per_sample_ctc(x, labels, blank, True), weights, reduction).backward()
+        reduce(torch_ctc(x, labels, blank, True), weights, reduction).backward()
         value = None if reduction == "none" else float(reduce(torch.tensor(per_sample), weights, reduction))
         params = {"blank": blank, "zero_infinity": zero_infinity}
         cases.append(case("ctc", params, z, labels, reduction, value, per_sample, x.grad.numpy(), anchor, w))
@@ -65,20 +68,11 @@ def main() -> None:
         z = frame_logits(r, n, frames, classes)
         labels = label_sequences(r, n, frames, classes, blank, infeasible=False)
         x = torch.tensor(z, requires_grad=True)
-        lengths = (labels >= 0).sum(axis=1)
-        padded = torch.tensor(np.where(labels >= 0, labels, 0 if blank else 1).astype(np.int64))
-        out = F.ctc_loss(
-            F.log_softmax(x, dim=-1).transpose(0, 1),
-            padded,
-            torch.full((n,), frames, dtype=torch.long),
-            torch.tensor(lengths),
-            blank=blank,
-            reduction="mean",
-        )
+        out = torch_ctc(x, labels, blank, False, reduction="mean")
         out.backward()
-        per_sample = per_sample_ctc(torch.tensor(z), labels, blank, False).numpy()
+        per_sample = torch_ctc(torch.tensor(z), labels, blank, False).numpy()
         params = {"blank": blank, "zero_infinity": False}
-        w = 1.0 / np.maximum(lengths, 1)
+        w = 1.0 / np.maximum((labels >= 0).sum(axis=1), 1)
         cases.append(
             case(
                 "ctc",
