@@ -14,7 +14,7 @@ from pydantic import Field
 
 from .base import Computed, Equivalent, InputMode, Params
 from .checks import check_cells, check_layout, first_index, fmt
-from .errors import InvalidInput
+from .errors import InvalidInput, TooLarge
 from .numerics import log_softmax
 from .registry import register
 
@@ -22,6 +22,9 @@ PADDING = -1.0
 # log 0 in the lattice. Finite, so that a state no path reaches stays a number: the log-sum of three
 # such states never computes inf − inf, and a term this small vanishes next to any reachable path.
 LOG_ZERO = -1e250
+# The recursions take one Python-level step per frame (~20 µs at the least, twice with the gradient):
+# this bounds a request's time whatever its lattice, at about a second.
+MAX_FRAMES = 2**15
 
 
 class CTCParams(Params):
@@ -238,7 +241,8 @@ def occupancy(
         "sequence (a row of only -1) is allowed: its loss is -sum_t log p_t(blank).",
     ),
     notes=(
-        "The lattice holds N x T x (2S + 1) states; more than 4,194,304 in one request is refused with 413.",
+        "The lattice holds N x T x (2S + 1) states; more than 4,194,304 in one request, or more than "
+        "32,768 frames, is refused with 413.",
         "Graves et al., 'Connectionist temporal classification' (ICML 2006).",
     ),
 )
@@ -254,6 +258,12 @@ def ctc(predictions: np.ndarray, targets: np.ndarray, params: CTCParams, want_gr
             ("params", "blank"),
         )
     labels = Labels(targets, n_classes, params.blank)
+    if frames > MAX_FRAMES:
+        raise TooLarge(
+            f"predictions have {frames} frames; the CTC recursions step through them one at a time, "
+            f"and one request may have at most {MAX_FRAMES}.",
+            ("predictions",),
+        )
     check_cells(
         n * frames * (2 * targets.shape[1] + 1),
         f"The CTC lattice of {n} rows, {frames} frames and {targets.shape[1]} labels",

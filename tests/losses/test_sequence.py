@@ -133,6 +133,8 @@ def test_labels_are_validated():
     assert info.value.errors[0].location == ("losses", 0, "blank")
 
 
-def test_a_lattice_beyond_the_limit_is_refused():
+def test_a_lattice_beyond_the_limits_is_refused():
     with pytest.raises(TooLarge, match="CTC lattice of 2 rows, 2048 frames and 512 labels"):
         run(np.zeros((2, 2048, 2)), np.ones((2, 512)))
+    with pytest.raises(TooLarge, match="32769 frames"):
+        run(np.zeros((1, 2**15 + 1, 2)), np.empty((1, 0)))
