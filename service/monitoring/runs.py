@@ -370,7 +370,7 @@ class Monitor:
         self,
         name: str,
         predictions: np.ndarray,
-        targets: np.ndarray,
+        targets: np.ndarray | None,
         weights: np.ndarray | None,
         options: Options,
         fields: BatchFields,
