@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from ..monitoring.alerts import AlertRule
-from ..monitoring.runs import DEFAULT_SPLIT, NAME_PATTERN, SPLIT_PATTERN
+from ..monitoring.names import BATCH_ID, DEFAULT_SPLIT, RUN_NAME, SPLIT
 from .schemas import LossResultModel, Number, evaluate_request_model, loss_spec_type
 
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
-Split = Annotated[str, StringConstraints(pattern=SPLIT_PATTERN, max_length=64)]
-BatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$", max_length=128)]
+Name = Annotated[str, StringConstraints(pattern=RUN_NAME, max_length=128)]
+Split = Annotated[str, StringConstraints(pattern=SPLIT, max_length=64)]
+BatchId = Annotated[str, StringConstraints(pattern=BATCH_ID, max_length=128)]
 TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-/]{1,128}$", max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 MAX_STEP = 2**53  # exact in a JSON number

@@ -23,15 +23,9 @@ from ..losses.base import Reduction
 from ..monitoring.diagnostics import DiagnosticsParams
 from ..monitoring.diagnostics import to_dict as diagnostics_dict
 from ..monitoring.history import STEP_SERIES, TIME_SERIES, Merged
-from ..monitoring.runs import (
-    NAME_PATTERN,
-    SPLIT_PATTERN,
-    BatchFields,
-    BatchOutcome,
-    Monitor,
-    Run,
-    RunOverview,
-)
+from ..monitoring.names import RUN_NAME, SPLIT
+from ..monitoring.overview import RunOverview
+from ..monitoring.runs import BatchFields, BatchOutcome, Monitor, Run
 from ..monitoring.windows import Query as Window
 from ..monitoring.windows import parse_interval
 from . import translate
@@ -65,7 +59,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RunName = Annotated[
     str,
-    Path(pattern=NAME_PATTERN, max_length=128, description="1–128 of A-Za-z0-9._:-, from a letter or digit."),
+    Path(pattern=RUN_NAME, max_length=128, description="1–128 of A-Za-z0-9._:-, from a letter or digit."),
 ]
 
 
@@ -329,7 +323,7 @@ class HistoryParams:
     def __init__(
         self,
         split: Annotated[
-            list[Annotated[str, Query(pattern=SPLIT_PATTERN)]] | None,
+            list[Annotated[str, Query(pattern=SPLIT)]] | None,
             Query(description="Splits (repeatable); default all.", max_length=64),
         ] = None,
         loss: Annotated[
@@ -474,8 +468,8 @@ async def run_diagnostics(
     loss: Annotated[
         str | None, Query(max_length=64, description="Required when the run has several losses.")
     ] = None,
-    split: Annotated[str, Query(pattern=SPLIT_PATTERN, description="The split diagnosed.")] = "validation",
-    reference_split: Annotated[str, Query(pattern=SPLIT_PATTERN, description="Compared with.")] = "train",
+    split: Annotated[str, Query(pattern=SPLIT, description="The split diagnosed.")] = "validation",
+    reference_split: Annotated[str, Query(pattern=SPLIT, description="Compared with.")] = "train",
     patience: Annotated[
         int, Query(ge=0, le=MAX_STEP, description="Steps without improvement before a stop.")
     ] = 10,

@@ -18,10 +18,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from .names import DEFAULT_SPLIT, RULE_NAME, SPLIT
 from .windows import parse_interval
 
 State = Literal["ok", "alert", "no_data"]
-RULE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
 
 
 def _seconds(value: object) -> int:
@@ -35,7 +35,7 @@ class AlertRule(BaseModel):
 
     name: str = Field(pattern=RULE_NAME, description="Unique within the run.")
     loss: str = Field(max_length=64, description="One of the run's losses (canonical name or alias).")
-    split: str = Field("default", pattern=r"^[A-Za-z0-9._:\-]{1,64}$")
+    split: str = Field(DEFAULT_SPLIT, pattern=SPLIT)
     window: Annotated[int, BeforeValidator(_seconds, json_schema_input_type=int | str)] = Field(
         description="The rolling window: seconds, or a count with s, m, h or d (at most 366 days)."
     )
