@@ -1,18 +1,13 @@
-"""The OpenAPI 3.1 document of v1, and the command that writes it to ``openapi/v1.json``.
+"""The OpenAPI 3.1 document of v1, built from an app's routes.
 
 Request bodies are read by hand (see ``v1.py``), so their models are added to the components here.
-
-    python -m service.api.openapi            # rewrite openapi/v1.json
-    python -m service.api.openapi --check    # exit 1 if the committed file differs
+``service.openapi_document`` renders the document and writes ``openapi/v1.json``.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
@@ -20,7 +15,6 @@ from pydantic.json_schema import models_json_schema
 from .. import __version__
 from .schemas import CurveRequest, evaluate_request_model
 
-DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "v1.json"
 TITLE = "Loss service"
 DESCRIPTION = (
     "Loss values, per-sample losses, exact gradients and statistics for a catalogue of loss "
@@ -58,26 +52,3 @@ def build(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return document
-
-
-def render(document: dict[str, Any]) -> bytes:
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-
-
-def main(argv: list[str]) -> int:
-    from ..app import create_app
-    from ..config import Settings
-
-    text = render(create_app(Settings()).openapi())
-    if "--check" in argv:
-        if not DOCUMENT.exists() or DOCUMENT.read_bytes() != text:
-            print(f"{DOCUMENT} is out of date: run python -m service.api.openapi", file=sys.stderr)
-            return 1
-        return 0
-    DOCUMENT.write_bytes(text)
-    print(f"wrote {DOCUMENT}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service.api import openapi
+from service import openapi_document
 from service.losses import registry
 
 pytestmark = pytest.mark.anyio
@@ -14,9 +14,9 @@ pytestmark = pytest.mark.anyio
 
 async def test_committed_document_matches_the_served_one(client):
     served = (await client.get("/v1/openapi.json")).json()
-    committed = json.loads(openapi.DOCUMENT.read_text())
-    assert served == committed, "openapi/v1.json is stale: run python -m service.api.openapi"
-    assert openapi.render(served) == openapi.DOCUMENT.read_bytes()
+    committed = json.loads(openapi_document.DOCUMENT.read_text())
+    assert served == committed, "openapi/v1.json is stale: run python -m service.openapi_document"
+    assert openapi_document.render(served) == openapi_document.DOCUMENT.read_bytes()
     assert served["openapi"].startswith("3.1")
 
 
