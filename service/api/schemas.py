@@ -3,10 +3,15 @@
 Array fields are declared with their JSON Schema (nested lists of numbers, or a base64 tensor
 object) but are not walked by Pydantic: ``arrays.decode`` turns them into NumPy directly, which is
 several times faster than validating a million floats one by one.
+
+Request models validate strictly (``STRICT``): JSON booleans are not numbers and numbers are not
+booleans, strings are neither, and an integer field takes a JSON integer. Every request model sets
+``STRICT``, declares arrays with ``ArrayInput``, and is read with ``body.read_json``.
 """
 
 from __future__ import annotations
 
+import typing
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -15,15 +20,19 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
     create_model,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from ..losses import registry
-from ..losses.base import Reduction
+from ..losses.base import Params, Reduction
 from ..losses.evaluate import Include, NanPolicy
 from .arrays import DTYPES, ArrayEncoding
+from .decoding import ARRAY_FIELD
 
 NUMBER_OR_NULL: dict[str, Any] = {"anyOf": [{"type": "number"}, {"type": "null"}]}
 TENSOR_SCHEMA: dict[str, Any] = {
@@ -54,7 +63,7 @@ ARRAY_SCHEMA: dict[str, Any] = {
         TENSOR_SCHEMA,
     ],
 }
-ArrayInput = Annotated[Any, WithJsonSchema(ARRAY_SCHEMA)]
+ArrayInput = Annotated[Any, WithJsonSchema(ARRAY_SCHEMA), ARRAY_FIELD]
 ArrayOutput = Annotated[
     Any,
     WithJsonSchema(
@@ -80,6 +89,42 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class Strict(BaseModel):
+    """Mixin: strict validation for a model whose own config does not say so (a loss's parameters)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+def _tuple_from_list(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _takes_tuple(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is tuple or any(_takes_tuple(a) for a in typing.get_args(annotation))
+
+
+@cache
+def params_model(name: str) -> type[Params]:
+    """A loss's parameter model as requests are validated: strict, and a JSON array where the core
+    keeps a tuple (strict validation takes only a tuple for one)."""
+    definition = registry.get(name)
+    tuples = {
+        field: (Annotated[info.annotation, BeforeValidator(_tuple_from_list)], info)
+        for field, info in definition.params.model_fields.items()
+        if _takes_tuple(info.annotation)
+    }
+    model = create_model(  # type: ignore[call-overload]
+        definition.params.__name__,
+        __base__=(definition.params, Strict),
+        __doc__=definition.params.__doc__,
+        **tuples,
+    )
+    return typing.cast(type[Params], model)
+
+
 @cache
 def spec_model(name: str) -> type[BaseModel]:
     """``{"name": ..., **params}`` for one loss: its parameter model plus the name tag."""
@@ -87,7 +132,7 @@ def spec_model(name: str) -> type[BaseModel]:
     names = (definition.name, *definition.aliases)
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         f"{_camel(definition.name)}Spec",
-        __base__=definition.params,
+        __base__=params_model(name),
         __doc__=f"{definition.name}: {definition.summary}",
         name=(Literal[names], Field(description="Canonical name or alias.")),  # type: ignore[valid-type,arg-type]
     )
@@ -133,7 +178,7 @@ def evaluate_request_model() -> type[BaseModel]:
     LossSpecInput = loss_spec_type()  # noqa: N806
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         "EvaluateRequest",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=STRICT,
         __doc__="Evaluate one or more losses on one set of arrays.",
         losses=(
             list[LossSpecInput],  # type: ignore[valid-type]
@@ -155,20 +200,38 @@ def evaluate_request_model() -> type[BaseModel]:
     return model
 
 
+MAX_CURVES = 32
+
+
 class CurveRequest(BaseModel):
     """A loss and its gradient over a range of scalar predictions for one fixed target."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    params: dict[str, Any] | list[dict[str, Any]] = Field(
-        default_factory=dict,
-        description="The loss's parameters; a list draws one curve per parameter set.",
+    params: dict[str, Any] | Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_CURVES)] = (
+        Field(
+            default_factory=dict,
+            description=f"The loss's parameters; a list of 1 to {MAX_CURVES} sets draws one curve each.",
+        )
     )
     target: float = Field(0.0, allow_inf_nan=False, description="The fixed target.")
     start: float = Field(-3.0, allow_inf_nan=False, description="First prediction.")
     stop: float = Field(3.0, allow_inf_nan=False, description="Last prediction.")
     num: int = Field(201, ge=2, le=10001, description="Number of points, evenly spaced.")
     array_encoding: ArrayEncoding = "list"
+
+    @field_validator("params", mode="wrap")
+    @classmethod
+    def _one_error(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """One error for params, rather than one per member of its union."""
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "params",
+                "params is one parameter set (an object) or a list of 1 to {limit} of them.",
+                {"limit": MAX_CURVES},
+            ) from None
 
 
 # ---- responses -------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from .schemas import (
     CurveResponse,
     EvaluateResponse,
     evaluate_request_model,
+    params_model,
 )
 
 # Bodies above this size are parsed and evaluated on a worker thread, so that a large request
@@ -145,12 +146,17 @@ async def get_loss(name: str) -> Response:
 ARRAY_FIELDS = ("predictions", "targets", "weights")
 
 
-def parse_body(body: bytes | bytearray, media: str, settings: Settings) -> Any:
+def npz_request_fields(data: bytes, location: str) -> dict[str, Any]:
+    """The fields of an NPZ body's ``request.json``: the evaluate request without its arrays."""
+    return parse_json(data, evaluate_request_model(), location)
+
+
+def parse_body(body: bytes | bytearray, media: str, settings: Settings) -> dict[str, Any]:
     """The request payload: parsed JSON, or an NPZ body's arrays and request fields."""
     with metrics.stage("parse"):
         if media == NPZ:
-            return decode_npz(body, settings.max_elements, settings.max_body_bytes)
-        return parse_json(body)
+            return decode_npz(body, settings.max_elements, settings.max_body_bytes, npz_request_fields)
+        return parse_json(body, evaluate_request_model())
 
 
 async def serve_evaluate(scope: Scope, receive: Receive, settings: Settings) -> bytes:
@@ -177,7 +183,7 @@ def parse_and_evaluate(handover: list[bytearray], media: str, settings: Settings
     return evaluate_payload(parse_body(handover.pop(), media, settings), settings)
 
 
-def evaluate_payload(payload: Any, settings: Settings) -> bytes:
+def evaluate_payload(payload: dict[str, Any], settings: Settings) -> bytes:
     """Validate, decode, evaluate and encode; ``payload``'s arrays are consumed (popped) on the way."""
     with metrics.stage("decode"):
         request = evaluate_request_model().model_validate(payload)
@@ -187,8 +193,7 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
             # Drop every other reference before decoding: a list of Python floats takes four times
             # the memory of the float64 array it becomes, and is freed as soon as that exists.
             setattr(request, name, None)
-            if isinstance(payload, dict):
-                payload.pop(name, None)
+            payload.pop(name, None)
             optional = raw is None and name == "weights"  # null predictions/targets: decode's 422
             arrays[name] = None if optional else decode(raw, f"body.{name}", settings.max_elements)
             del raw
@@ -236,7 +241,7 @@ async def evaluate_endpoint(request: Request) -> Response:
     return json_response(await serve_evaluate(request.scope, request.receive, settings_of(request)))
 
 
-def _curve(name: str, payload: Any) -> dict[str, Any]:
+def _curve(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     definition = _definition(name)
     if not definition.scalar_prediction:
         detail = (
@@ -250,23 +255,27 @@ def _curve(name: str, payload: Any) -> dict[str, Any]:
     curves = []
     for i, raw in enumerate(param_sets):
         try:
-            params = definition.params.model_validate(raw)
+            params = params_model(definition.name).model_validate(raw)
         except ValidationError as error:
             root = f"body.params[{i}]" if isinstance(request.params, list) else "body.params"
             raise validation_problem(error.errors(), root=root) from None
         try:
             values, gradient = curve(definition, params, request.target, x)
         except LossError as error:
-            raise Problem(
-                422,
-                error.kind,
-                error.title,
-                f"The curve from start={request.start} to stop={request.stop} with "
-                f"target={request.target} is outside this loss's domain: {error.detail}",
-                [("body", error.detail)],
-            ) from None
+            raise _curve_problem(error, request) from None
         curves.append((params.model_dump(mode="json"), values, gradient))
     return translate.curve_body(definition.name, request.target, x, curves, request.array_encoding)
+
+
+def _curve_problem(error: LossError, request: CurveRequest) -> Problem:
+    """A core error on a curve, blamed on the range (the predictions) or the target."""
+    blamed = {item.location[:1] for item in error.errors}
+    fields = [("body.target",)] if blamed == {("targets",)} else [("body.start",), ("body.stop",)]
+    detail = (
+        f"The curve from start={request.start} to stop={request.stop} with target={request.target} "
+        f"cannot be drawn for these parameters: {error.detail}"
+    )
+    return Problem(422, error.kind, error.title, detail, [(field, error.detail) for (field,) in fields])
 
 
 @router.post(
@@ -278,5 +287,5 @@ def _curve(name: str, payload: Any) -> dict[str, Any]:
     openapi_extra=request_body("CurveRequest"),
 )
 async def curve_endpoint(name: str, request: Request) -> Response:
-    payload = await read_json(request, settings_of(request).max_body_bytes)
+    payload = await read_json(request, CurveRequest, settings_of(request).max_body_bytes)
     return json_response(_curve(name, payload))
