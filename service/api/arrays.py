@@ -30,8 +30,8 @@ DTYPES: dict[str, str] = {
     "int32": "<i4",
 }
 ArrayEncoding = Literal["list", "base64"]
-# NumPy 1.x's limit, so that any client's NumPy can hold every array; no loss uses more than three.
-MAX_DIMENSIONS = 32
+# What the losses take, (N, T, C) at most; the OpenAPI document declares the same.
+MAX_DIMENSIONS = 3
 
 
 def bad_array(location: str, message: str, status: int = 422) -> Problem:

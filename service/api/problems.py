@@ -39,7 +39,7 @@ class ProblemDetails(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[ErrorLocation] = Field(default_factory=list)
+    errors: list[ErrorLocation] = Field(description="Each culprit: where, and what is wrong (may be empty).")
 
 
 class Problem(Exception):

@@ -31,54 +31,85 @@ from pydantic_core import PydanticCustomError
 from ..losses import registry
 from ..losses.base import Params, Reduction
 from ..losses.evaluate import Include, NanPolicy
-from .arrays import DTYPES, ArrayEncoding
+from .arrays import DTYPES, MAX_DIMENSIONS, ArrayEncoding
 from .decoding import ARRAY_FIELD
 
+COMPONENTS = "#/components/schemas/"
 NUMBER_OR_NULL: dict[str, Any] = {"anyOf": [{"type": "number"}, {"type": "null"}]}
 TENSOR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Tensor",
-    "description": "Base64 of the little-endian, C-order bytes of an array.",
+    "description": "An array as base64 of its little-endian, C-order bytes: len(data) decodes to "
+    "prod(shape) elements of dtype.",
     "properties": {
         "dtype": {"type": "string", "enum": list(DTYPES)},
-        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "shape": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "minItems": 1,
+            "maxItems": MAX_DIMENSIONS,
+        },
         "data": {"type": "string", "contentEncoding": "base64"},
     },
     "required": ["dtype", "shape", "data"],
     "additionalProperties": False,
 }
-ARRAY_SCHEMA: dict[str, Any] = {
-    "description": "Nested lists of numbers (null = missing value), or a tensor object.",
-    "anyOf": [
-        {
-            "type": "array",
-            "items": {
-                "anyOf": [
-                    {"type": "number"},
-                    {"type": "null"},
-                    {"type": "array", "items": NUMBER_OR_NULL},
-                ]
-            },
-        },
-        TENSOR_SCHEMA,
-    ],
+
+
+def _nested_lists(dimensions: int) -> dict[str, Any]:
+    inner = NUMBER_OR_NULL if dimensions == 1 else {"$ref": f"{COMPONENTS}Array{dimensions - 1}D"}
+    return {
+        "type": "array",
+        "title": f"Array{dimensions}D",
+        "description": f"{dimensions}-dimensional nested lists of numbers, rectangular, null for a missing "
+        "value; every list holds at least one item.",
+        "minItems": 1,
+        "items": inner,
+    }
+
+
+# Every array is one of these components: named schemas (not inline ones, nor a recursive one) are
+# what client generators turn into types. ``openapi.build`` adds them to the document.
+ARRAY_COMPONENTS: dict[str, dict[str, Any]] = {
+    **{f"Array{n}D": _nested_lists(n) for n in range(1, MAX_DIMENSIONS + 1)},
+    "Weights": {
+        "type": "array",
+        "title": "Weights",
+        "description": "One weight per sample, >= 0 (null for a missing value).",
+        "minItems": 1,
+        "items": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]},
+    },
+    "Tensor": TENSOR_SCHEMA,
 }
-ArrayInput = Annotated[Any, WithJsonSchema(ARRAY_SCHEMA), ARRAY_FIELD]
+ARRAYS = [{"$ref": f"{COMPONENTS}Array{n}D"} for n in range(1, MAX_DIMENSIONS + 1)]
+ArrayInput = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": f"Nested lists of numbers, 1 to {MAX_DIMENSIONS} dimensions (null: a missing "
+            "value), or a tensor object.",
+            "anyOf": [*ARRAYS, {"$ref": f"{COMPONENTS}Tensor"}],
+        }
+    ),
+    ARRAY_FIELD,
+]
+WeightsInput = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "Sample weights (N,), >= 0, or a tensor object.",
+            "anyOf": [{"$ref": f"{COMPONENTS}Weights"}, {"$ref": f"{COMPONENTS}Tensor"}],
+        }
+    ),
+    ARRAY_FIELD,
+]
 ArrayOutput = Annotated[
     Any,
     WithJsonSchema(
         {
             "description": "Nested lists (array_encoding 'list', null for non-finite values) or a "
             "float64 tensor object (array_encoding 'base64').",
-            "anyOf": [
-                {
-                    "type": "array",
-                    "items": {
-                        "anyOf": [*NUMBER_OR_NULL["anyOf"], {"type": "array", "items": NUMBER_OR_NULL}]
-                    },
-                },
-                TENSOR_SCHEMA,
-            ],
+            "anyOf": [*ARRAYS, {"$ref": f"{COMPONENTS}Tensor"}],
         }
     ),
 ]
@@ -190,7 +221,7 @@ def evaluate_request_model() -> type[BaseModel]:
         ),
         predictions=(ArrayInput, Field(description="Predictions, shape (N,) or (N, D).")),
         targets=(ArrayInput, Field(description="Targets, one row per sample.")),
-        weights=(ArrayInput | None, Field(None, description="Sample weights (N,), >= 0.")),
+        weights=(WeightsInput | None, Field(None, description="Sample weights (N,), >= 0.")),
         reduction=(Reduction, "mean"),
         nan_policy=(NanPolicy, "raise"),
         include=(list[Include], Field(["stats"], max_length=5)),

@@ -9,11 +9,11 @@ are written by orjson, NumPy arrays included.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -30,6 +30,7 @@ from ..losses.stats import describe
 from . import translate
 from .arrays import decode, decode_npz
 from .body import NPZ, media_type, parse_json, read_json, read_limited
+from .openapi import documents_body
 from .problems import PROBLEM_JSON, Problem, ProblemDetails, validation_problem
 from .schemas import (
     Catalogue,
@@ -55,22 +56,6 @@ def _problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
-
-
-def request_body(schema: str, npz: bool = False) -> dict[str, Any]:
-    """OpenAPI requestBody pointing at a model that ``openapi.py`` adds to the components."""
-    content: dict[str, Any] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-    if npz:
-        content[NPZ] = {
-            "schema": {
-                "type": "string",
-                "contentMediaType": NPZ,
-                "description": "An NPZ archive (numpy.savez, stored or compressed) with members "
-                "predictions.npy, targets.npy, optional weights.npy, and request.json: the JSON request "
-                "without its arrays. Stored members are decoded without a copy.",
-            }
-        }
-    return {"requestBody": {"required": True, "content": content}}
 
 
 def dump(body: Any) -> bytes:
@@ -127,7 +112,13 @@ def _definition(name: str) -> Any:
         raise _unknown_in_path(name) from None
 
 
-@router.get("/losses", operation_id="list_losses", response_model=Catalogue, summary="The loss catalogue")
+@router.get(
+    "/losses",
+    operation_id="list_losses",
+    tags=["catalogue"],
+    response_model=Catalogue,
+    summary="The loss catalogue",
+)
 async def list_losses(request: Request) -> Response:
     return Response(request.app.state.catalogue, media_type="application/json")
 
@@ -135,11 +126,14 @@ async def list_losses(request: Request) -> Response:
 @router.get(
     "/losses/{name}",
     operation_id="get_loss",
+    tags=["catalogue"],
     response_model=CatalogueEntry,
     summary="One catalogue entry (aliases resolve)",
     responses=_problem_responses(404),
 )
-async def get_loss(name: str) -> Response:
+async def get_loss(
+    name: Annotated[str, Path(description="A loss's canonical name or alias.")],
+) -> Response:
     return json_response(translate.catalogue_entry(_definition(name)))
 
 
@@ -230,11 +224,12 @@ def evaluate_payload(payload: dict[str, Any], settings: Settings) -> bytes:
 @router.post(
     "/evaluate",
     operation_id="evaluate",
+    tags=["evaluation"],
     summary="Evaluate one or more losses on one set of arrays",
     response_model=EvaluateResponse,
     responses=_problem_responses(400, 401, 413, 415, 422),
-    openapi_extra=request_body("EvaluateRequest", npz=True),
 )
+@documents_body(evaluate_request_model(), npz=True)
 async def evaluate_endpoint(request: Request) -> Response:
     # Normally answered by EvaluateFastPath before routing; this route documents the operation,
     # answers 405 for other methods, and serves POST when the app runs without the fast path.
@@ -278,14 +273,27 @@ def _curve_problem(error: LossError, request: CurveRequest) -> Problem:
     return Problem(422, error.kind, error.title, detail, [(field, error.detail) for (field,) in fields])
 
 
+CURVE_NAMES = [name for d in registry.definitions() if d.scalar_prediction for name in (d.name, *d.aliases)]
+
+
 @router.post(
     "/losses/{name}/curve",
     operation_id="loss_curve",
+    tags=["catalogue"],
     summary="A loss and its gradient over a range of scalar predictions",
     response_model=CurveResponse,
     responses=_problem_responses(400, 401, 404, 413, 415, 422),
-    openapi_extra=request_body("CurveRequest"),
 )
-async def curve_endpoint(name: str, request: Request) -> Response:
+@documents_body(CurveRequest)
+async def curve_endpoint(
+    name: Annotated[
+        str,
+        Path(
+            description="A loss with a curve (catalogue curve: true), by canonical name or alias.",
+            json_schema_extra={"enum": CURVE_NAMES},
+        ),
+    ],
+    request: Request,
+) -> Response:
     payload = await read_json(request, CurveRequest, settings_of(request).max_body_bytes)
     return json_response(_curve(name, payload))
