@@ -134,6 +134,13 @@ def decode_nested(value: list[Any], location: str) -> np.ndarray:
     return np.array(flat, dtype=np.float64).reshape(array.shape)
 
 
+def _is_integer(value: Any) -> bool:
+    """An integer as JSON Schema has it: 3 or 3.0, but not true."""
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np.ndarray:
     """``{"dtype", "shape", "data"}``: base64 of the little-endian C-order bytes."""
     unknown = sorted(set(value) - {"dtype", "shape", "data"})
@@ -143,8 +150,9 @@ def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np
     if not isinstance(dtype, str) or dtype not in DTYPES:  # a list or dict here is unhashable
         raise bad_array(f"{location}.dtype", f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}.")
     shape = value.get("shape")
-    if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+    if not isinstance(shape, list) or not all(_is_integer(n) for n in shape):
         raise bad_array(f"{location}.shape", "shape must be a list of positive integers.")
+    shape = [int(n) for n in shape]
     check_shape(tuple(shape), f"{location}.shape")
     count = math.prod(shape)
     if count > max_elements:

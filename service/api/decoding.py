@@ -7,7 +7,8 @@ itself enforces what no later step should have to defend against:
   numbers or null, at most ``MAX_DIMENSIONS`` levels deep, or a tensor object: a boolean or a
   string inside it is refused where it stands, and a deeper list is never read further;
 - any other field holds a JSON value nested at most ``FIELD_DEPTH`` levels (request fields need
-  three: ``losses`` → a spec → a list parameter);
+  three: ``losses`` → a spec → a list parameter), its integral numbers (5.0) as integers, which
+  JSON Schema says they are;
 - an unknown field is refused before its value is read, and the body must be an object.
 
 Nesting is therefore bounded before any recursion (msgspec's, Pydantic's, NumPy's or ours) can go
@@ -68,6 +69,20 @@ def is_array_field(annotation: Any, metadata: list[Any]) -> bool:
     return False
 
 
+def integral(value: Any) -> Any:
+    """``value`` with every integral float (5.0) as an int: JSON Schema's integers include them.
+
+    Recursion is bounded: values come from ``json_value(FIELD_DEPTH)``.
+    """
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list):
+        return [integral(item) for item in value]
+    if isinstance(value, dict):
+        return {key: integral(item) for key, item in value.items()}
+    return value
+
+
 class Shape:
     """The msgspec decoder of one request model, and which of its JSON keys are arrays."""
 
@@ -100,11 +115,12 @@ class Shape:
                 f"The request body is not valid JSON: {error}.",
                 [(location, str(error))],
             ) from None
-        return {
-            key: value
-            for name, key in self.keys.items()
-            if (value := getattr(decoded, name)) is not msgspec.UNSET
-        }
+        fields = {}
+        for name, key in self.keys.items():
+            value = getattr(decoded, name)
+            if value is not msgspec.UNSET:
+                fields[key] = value if key in self.arrays else integral(value)
+        return fields
 
     def problem(self, error: str, location: str) -> Problem:
         """The 422 for a msgspec validation error, located at the field (and position) to blame."""

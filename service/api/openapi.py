@@ -6,7 +6,7 @@ Conventions every operation follows (``build`` enforces the shared parts):
 - a request body read by hand (``body.read_json``) is documented with ``@documents_body(Model)``:
   its model's schema goes into the components in *validation* mode (fields with defaults are
   optional), while response models are in FastAPI's *serialization* mode;
-- arrays are the named components of ``schemas.ARRAY_COMPONENTS`` (``ArrayInput``, ``ArrayOutput``);
+- arrays are the named components of ``schemas.SHARED_SCHEMAS`` (``ArrayInput``, ``ArrayOutput``);
 - every error is a problem (``application/problem+json``), and any operation may answer 503 with
   ``Retry-After`` when its worker is overloaded; every operation takes an optional ``X-Request-ID``.
 
@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute
 from .. import __version__
 from .body import JSON, NPZ
 from .problems import PROBLEM_JSON
-from .schemas import ARRAY_COMPONENTS, COMPONENTS
+from .schemas import COMPONENTS, SHARED_SCHEMAS
 
 TITLE = "Loss service"
 DESCRIPTION = (
@@ -117,7 +117,7 @@ def build(app: FastAPI) -> dict[str, Any]:
         [(body.model, "validation") for body in {b.model: b for b in bodies.values()}.values()],
         ref_template=COMPONENTS + "{model}",
     )
-    for name, schema in {**definitions.get("$defs", {}), **ARRAY_COMPONENTS}.items():
+    for name, schema in {**definitions.get("$defs", {}), **SHARED_SCHEMAS}.items():
         if schemas.setdefault(name, schema) != schema:
             raise ValueError(f"two schemas are named {name}: a request model and a response model?")
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -109,7 +109,12 @@ def _clean_location(loc: Sequence[Any]) -> list[str | int]:
     return cleaned
 
 
-def validation_problem(errors: Sequence[Any], root: str | None = "body") -> Problem:
+def validation_problem(
+    errors: Sequence[Any],
+    root: str | None = "body",
+    kind: str = "validation-error",
+    title: str = "Request does not match the contract",
+) -> Problem:
     """A 422 problem from Pydantic error dicts."""
     items = []
     for error in errors:
@@ -121,7 +126,7 @@ def validation_problem(errors: Sequence[Any], root: str | None = "body") -> Prob
     detail = items[0][1] if len(items) == 1 else f"{len(items)} fields are invalid."
     if len(items) == 1:
         detail = f"{items[0][0]}: {items[0][1]}"
-    return Problem(422, "validation-error", "Request does not match the contract", detail, items)
+    return Problem(422, kind, title, detail, items)
 
 
 def to_problem(error: Exception) -> Problem | None:

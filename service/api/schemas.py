@@ -68,9 +68,9 @@ def _nested_lists(dimensions: int) -> dict[str, Any]:
     }
 
 
-# Every array is one of these components: named schemas (not inline ones, nor a recursive one) are
+# Named schemas the models refer to (arrays, parameter sets): named, not inline nor recursive, is
 # what client generators turn into types. ``openapi.build`` adds them to the document.
-ARRAY_COMPONENTS: dict[str, dict[str, Any]] = {
+SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
     **{f"Array{n}D": _nested_lists(n) for n in range(1, MAX_DIMENSIONS + 1)},
     "Weights": {
         "type": "array",
@@ -80,6 +80,20 @@ ARRAY_COMPONENTS: dict[str, dict[str, Any]] = {
         "items": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]},
     },
     "Tensor": TENSOR_SCHEMA,
+    "ParameterSet": {
+        "type": "object",
+        "title": "ParameterSet",
+        "description": "A loss's parameters by name: numbers, booleans, strings, null or lists of numbers.",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "string"},
+                {"type": "null"},
+                {"type": "array", "items": {"type": "number"}},
+            ]
+        },
+    },
 }
 ARRAYS = [{"$ref": f"{COMPONENTS}Array{n}D"} for n in range(1, MAX_DIMENSIONS + 1)]
 ArrayInput = Annotated[
@@ -239,12 +253,25 @@ class CurveRequest(BaseModel):
 
     model_config = STRICT
 
-    params: dict[str, Any] | Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_CURVES)] = (
-        Field(
-            default_factory=dict,
-            description=f"The loss's parameters; a list of 1 to {MAX_CURVES} sets draws one curve each.",
-        )
-    )
+    params: Annotated[
+        dict[str, Any] | Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_CURVES)],
+        WithJsonSchema(
+            {
+                "description": "The loss's parameters (its catalogue entry lists them); a list of 1 to "
+                f"{MAX_CURVES} parameter sets draws one curve each.",
+                "anyOf": [
+                    {"$ref": f"{COMPONENTS}ParameterSet"},
+                    {
+                        "type": "array",
+                        "items": {"$ref": f"{COMPONENTS}ParameterSet"},
+                        "minItems": 1,
+                        "maxItems": MAX_CURVES,
+                    },
+                ],
+                "default": {},
+            }
+        ),
+    ] = Field(default_factory=dict)
     target: float = Field(0.0, allow_inf_nan=False, description="The fixed target.")
     start: float = Field(-3.0, allow_inf_nan=False, description="First prediction.")
     stop: float = Field(3.0, allow_inf_nan=False, description="Last prediction.")

@@ -253,7 +253,10 @@ def _curve(name: str, payload: dict[str, Any]) -> dict[str, Any]:
             params = params_model(definition.name).model_validate(raw)
         except ValidationError as error:
             root = f"body.params[{i}]" if isinstance(request.params, list) else "body.params"
-            raise validation_problem(error.errors(), root=root) from None
+            # The document cannot tie the body's parameters to the loss in the path: a problem of its own.
+            raise validation_problem(
+                error.errors(), root, "invalid-parameters", f"Parameters do not fit {definition.name}"
+            ) from None
         try:
             values, gradient = curve(definition, params, request.target, x)
         except LossError as error:

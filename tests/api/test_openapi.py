@@ -10,7 +10,7 @@ import pytest
 from service import openapi_document
 from service.api import openapi
 from service.api.arrays import MAX_DIMENSIONS
-from service.api.schemas import ARRAY_COMPONENTS
+from service.api.schemas import SHARED_SCHEMAS
 from service.losses import registry
 
 pytestmark = pytest.mark.anyio
@@ -86,7 +86,7 @@ async def test_request_schemas_are_in_validation_mode_and_state_the_constraints(
         and evaluate["properties"]["losses"]["maxItems"] == 32
     )
     # Arrays are named components everywhere, never inline copies (generators need the names).
-    text = json.dumps({k: v for k, v in schemas.items() if k not in ARRAY_COMPONENTS})
+    text = json.dumps({k: v for k, v in schemas.items() if k not in SHARED_SCHEMAS})
     assert '"title": "Tensor"' not in text and '"#/components/schemas/Array1D"' in text
 
 
