@@ -191,17 +191,41 @@ async def test_booleans_in_arrays_are_not_numbers(client, body, location):
             "body.losses[0].class_weights[1]",
         ),
         ("/v1/evaluate", dict(OK, top_k=True), "body.top_k"),
-        ("/v1/evaluate", dict(OK, top_k=5.0), "body.top_k"),
+        ("/v1/evaluate", dict(OK, top_k=5.5), "body.top_k"),
         ("/v1/evaluate", dict(OK, reduction=1), "body.reduction"),
         ("/v1/losses/mse/curve", {"target": True}, "body.target"),
         ("/v1/losses/mse/curve", {"start": False}, "body.start"),
         ("/v1/losses/mse/curve", {"num": True}, "body.num"),
-        ("/v1/losses/huber/curve", {"params": {"delta": True}}, "body.params.delta"),
-        ("/v1/losses/huber/curve", {"params": [{"delta": 1.0}, {"delta": True}]}, "body.params[1].delta"),
     ],
 )
 async def test_fields_take_their_json_type_only(client, path, body, location):
     assert_problem(await client.post(path, json=body), 422, "validation-error", location)
+
+
+@pytest.mark.parametrize(
+    ("body", "location"),
+    [
+        ({"params": {"delta": True}}, "body.params.delta"),
+        ({"params": [{"delta": 1.0}, {"delta": True}]}, "body.params[1].delta"),
+        ({"params": {"beta": 1.0}}, "body.params.beta"),
+    ],
+)
+async def test_curve_parameters_that_do_not_fit_the_loss(client, body, location):
+    response = await client.post("/v1/losses/huber/curve", json=body)
+    assert (
+        assert_problem(response, 422, "invalid-parameters", location)["title"]
+        == "Parameters do not fit huber"
+    )
+
+
+async def test_integral_numbers_are_integers_as_in_json_schema(client):
+    response = await client.post(
+        "/v1/evaluate", json=dict(OK, top_k=1.0, predictions=tensor([2.0], np.ones(2).tobytes()))
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["results"][0]["stats"]["top"]) == 1
+    curve = await client.post("/v1/losses/mse/curve", json={"num": 3.0})
+    assert curve.status_code == 200 and len(curve.json()["x"]) == 3
 
 
 async def test_tuple_parameters_take_json_arrays(client):
