@@ -26,7 +26,7 @@ ROOT = Path(__file__).parents[2]
 HERE = Path(__file__).parent
 
 
-def test_schemathesis_finds_nothing_with_every_check():
+def test_schemathesis_finds_nothing_with_every_check(tmp_path):
     with running_server(log_level="warning") as server:
         result = subprocess.run(
             [
@@ -44,8 +44,12 @@ def test_schemathesis_finds_nothing_with_every_check():
                 "1",
                 "--no-color",
             ],
-            cwd=ROOT,
-            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.ops.schemathesis_hooks"},
+            cwd=tmp_path,  # Schemathesis keeps its cache in the working directory
+            env={
+                **os.environ,
+                "SCHEMATHESIS_HOOKS": "tests.ops.schemathesis_hooks",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            },
             capture_output=True,
             text=True,
             timeout=600,
