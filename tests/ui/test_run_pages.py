@@ -469,6 +469,26 @@ def test_a_run_with_one_loss_twice_shows_its_listed_statuses(tab: Tab, server: S
     assert not [r for r in tab.api_requests() if urlsplit(r.url).path.endswith("/diagnostics")]
 
 
+def test_a_run_without_steps_shows_its_alert_rules(tab: Tab, server: Server):
+    rule = {"name": "mae-1h", "loss": "mae", "split": "production", "window": "1h", "max": 0.5}
+    body = {"losses": ["mae"], "alerts": [rule]}
+    assert httpx.put(f"{server.base}/v1/runs/watched", json=body, timeout=10).status_code == 201
+    for _ in range(3):  # now, so inside the rule's window; a mean absolute error of 1
+        batch = {"predictions": [1.0] * 4, "targets": [0.0] * 4, "split": "production"}
+        response = httpx.post(f"{server.base}/v1/runs/watched/batches", json=batch, timeout=10)
+        assert response.status_code == 201
+    tab.open("#/runs/watched")
+    assert charts(tab.page, 1)[0]["points"] != ""
+    answer = get(server, "runs/watched/diagnostics")
+    assert [(a["state"], a["batches"]) for a in answer["alerts"]] == [("alert", 3)]
+    check_alerts(tab, answer)
+    listed = get(server, "runs/watched")["diagnostics"]
+    badge = "[data-testid=status][data-loss=mean_absolute_error]"
+    tab.page.wait_for_function(HAS_STATUS, arg=[badge, listed[0]["status"]])
+    assert tab.page.get_attribute("[data-testid=gap]", "data-points") == "0"
+    tab.screenshot("run-alerts")
+
+
 def test_the_run_page_follows_new_batches_without_reloading(tab: Tab, server: Server):
     # Validation's mean MSE is 0.180 after 20 epochs and 0.142 after 30: the rule goes from alert to ok.
     rule = {"name": "validation-mean", "loss": "mse", "split": "validation", "window": "1d", "max": 0.16}
