@@ -28,9 +28,11 @@ from sqlalchemy.engine import make_url
 
 from ..databases import POSTGRES_HOST, POSTGRES_PORT, _admin, postgres_database
 from ..ops.server import Server, running_server
+from ..test_server import free_port
 from .manifests import (
     COMPOSE,
     COMPOSE_SQLITE,
+    DEPLOY,
     SERVICE,
     Container,
     compose_container,
@@ -38,6 +40,7 @@ from .manifests import (
     load_yaml,
     render,
     seconds,
+    tool,
 )
 
 pytestmark = pytest.mark.slow
@@ -186,3 +189,67 @@ def test_kubernetes_container_starts_on_postgresql(tmp_path):
     drain = float(container.environment["LOSS_SERVICE_SHUTDOWN_DRAIN_SECONDS"])
     pre_stop = spec["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert drain <= elapsed and pre_stop + elapsed < pod["terminationGracePeriodSeconds"]
+
+
+@contextmanager
+def proxy_in_front_of(server: Server, tmp_path: Path) -> Iterator[str]:
+    """deploy/haproxy/haproxy.cfg with its listening port and its replicas' address changed to this
+    machine's (Docker's DNS name loss-service:8000 becomes the test server's address)."""
+    text = (DEPLOY / "haproxy" / "haproxy.cfg").read_text()
+    port = free_port()
+    local = text.replace("    bind :8000\n", f"    bind 127.0.0.1:{port}\n")
+    local = local.replace(f" {SERVICE}:8000 ", f" 127.0.0.1:{server.port} ")
+    assert local.count(f"127.0.0.1:{server.port}") == 1 and f"127.0.0.1:{port}" in local
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(local)
+    log = (tmp_path / "haproxy.log").open("wb")
+    haproxy = tool("haproxy", "Debian's haproxy, installed by .ci/run")
+    process = subprocess.Popen([haproxy, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # until the proxy's health checks have found the replica ready (rise 2)
+            assert process.poll() is None, (tmp_path / "haproxy.log").read_text()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "haproxy.log").read_text()
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def test_the_compose_proxy_drains_replicas_without_failing_a_request(tmp_path):
+    """Behind the compose file's HAProxy: requests pass with the API key, /metrics is not public, and
+    when a replica is stopped the proxy takes it out while it is still serving (its drain), so no
+    request meets a closed socket."""
+    container = compose_container(COMPOSE)
+    with local_postgres(container.environment["LOSS_SERVICE_DATABASE_URL"]) as url:
+        with serving(container, url, tmp_path) as server, proxy_in_front_of(server, tmp_path) as proxy:
+            key = container.environment["LOSS_SERVICE_API_KEYS"].split(",")[0]
+            headers = {"Authorization": f"Bearer {key}"}
+            assert httpx.get(f"{proxy}/v1/losses/mse", headers=headers, timeout=10).status_code == 200
+            assert httpx.get(f"{proxy}/v1/losses/mse", timeout=10).status_code == 401
+            assert httpx.get(f"{proxy}/metrics", timeout=10).status_code == 404
+            assert httpx.get(f"{server.base}/metrics", timeout=10).status_code == 200
+
+            drain = float(container.environment["LOSS_SERVICE_SHUTDOWN_DRAIN_SECONDS"])
+            server.process.send_signal(signal.SIGTERM)
+            started, answers = time.monotonic(), []
+            while time.monotonic() - started < drain + 2:
+                answer = httpx.get(f"{proxy}/v1/losses/mse", headers=headers, timeout=10)
+                answers.append((time.monotonic() - started, answer.status_code))
+                time.sleep(0.1)
+            server.process.wait(timeout=60)
+    statuses = [status for _, status in answers]
+    # Served until the proxy noticed, then the proxy's own 503 (no replica left): never a 502.
+    assert set(statuses) <= {200, 503}, answers
+    assert statuses[0] == 200 and statuses[-1] == 503, answers
+    first_refusal = next(at for at, status in answers if status == 503)
+    assert first_refusal < drain, "the proxy took the replica out before its socket closed"
+    assert statuses == sorted(statuses), answers
