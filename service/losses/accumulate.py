@@ -45,7 +45,17 @@ import numpy as np
 from .sketch import INF_ORDINAL, MAPPING, ORDINAL_SPAN, RELATIVE_ACCURACY, Sketch, representatives
 from .stats import QUANTILE_KEYS, QUANTILES
 
-__all__ = ["MAPPING", "RELATIVE_ACCURACY", "Accumulator", "Sketch", "Summary", "Table", "merge_all"]
+__all__ = [
+    "MAPPING",
+    "RELATIVE_ACCURACY",
+    "Accumulator",
+    "Sketch",
+    "Sums",
+    "Summary",
+    "Table",
+    "merge_all",
+    "value_of",
+]
 
 Transform = Callable[[float], tuple[float, float]]
 
@@ -211,6 +221,45 @@ FLOATS = ("weight_sum", "total", "sum", "m2", "min", "max")
 DENSE_CELLS = 8_000_000
 
 
+def value_of(
+    total: float, weight_sum: float, count: int, reduction: str = "mean", transform: Transform | None = None
+) -> float:
+    """A loss's value from an accumulator's sums: mean = total / W, sum = total, sum_over_batch_size =
+    total / n, then the loss's transform (RMSE's square root)."""
+    if reduction == "mean":
+        value = total / weight_sum if weight_sum > 0 else math.nan
+    elif reduction == "sum":
+        value = total
+    elif reduction == "sum_over_batch_size":
+        value = total / count if count else math.nan
+    else:
+        raise ValueError(f"no value for reduction {reduction!r}")
+    if transform is not None and not math.isnan(value):
+        value = transform(value)[0]
+    return value
+
+
+@dataclass(frozen=True)
+class Sums:
+    """The scalars of an accumulator that its value needs (``nonfinite`` > 0: the value is unknown)."""
+
+    count: int
+    weight_sum: float
+    total: float
+    nonfinite: int
+
+    @classmethod
+    def of_blob(cls, blob: bytes) -> Sums:
+        """Read from an ``Accumulator.to_bytes`` blob without decoding its sketch."""
+        header = _HEADER.unpack_from(blob)
+        return cls(count=header[1], weight_sum=header[6], total=header[7], nonfinite=header[5])
+
+    def value(self, reduction: str = "mean", transform: Transform | None = None) -> float:
+        if self.nonfinite:
+            return math.nan
+        return value_of(self.total, self.weight_sum, self.count, reduction, transform)
+
+
 def _keys(quantiles: Sequence[float]) -> tuple[str, ...]:
     return QUANTILE_KEYS if tuple(quantiles) == QUANTILES else tuple(str(q) for q in quantiles)
 
@@ -290,6 +339,10 @@ class Table:
     def blobs(self) -> list[bytes]:
         return [self.row(i).to_bytes() for i in range(self.rows)]
 
+    def sums(self, i: int) -> Sums:
+        count, _, _, _, nonfinite = map(int, self.ints[i])
+        return Sums(count, float(self.floats[i, 0]), float(self.floats[i, 1]), nonfinite)
+
     def merge(self, groups: np.ndarray | Sequence[int], size: int) -> Table:
         """The table whose row g merges the rows i with ``groups[i] == g`` (g < ``size``)."""
         groups = np.asarray(groups, np.int64)
@@ -349,8 +402,7 @@ class Table:
         quantiles: Sequence[float] = QUANTILES,
     ) -> list[Summary]:
         """Each row's figures, as ``evaluate`` gives them (see ``Accumulator.finalize``)."""
-        if reduction not in ("mean", "sum", "sum_over_batch_size"):
-            raise ValueError(f"no value for reduction {reduction!r}")
+        value_of(0.0, 1.0, 1, reduction)  # refuses an unknown reduction before any work
         keys = _keys(quantiles)
         qs = self.quantiles(quantiles)
         nan = math.nan
@@ -362,14 +414,7 @@ class Table:
                 out.append(Summary(nan, count + nonfinite, nan, 0, ignored, clipped, nan, nan, nan, nan, nan,
                                    dict.fromkeys(keys, nan)))  # fmt: skip
                 continue
-            if reduction == "mean":
-                value = total / weight_sum if weight_sum > 0 else nan
-            elif reduction == "sum":
-                value = total
-            else:
-                value = total / count if count else nan
-            if transform is not None and not math.isnan(value):
-                value = transform(value)[0]
+            value = value_of(total, weight_sum, count, reduction, transform)
             if weight_sum > 0 and low <= high:
                 mean = total_l / weight_sum
                 std = math.sqrt(max(m2 / weight_sum, 0.0)) if math.isfinite(m2) else nan

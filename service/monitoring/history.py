@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..losses.accumulate import Accumulator, Summary, Table, Transform
-from ..store import Aggregate, AggregateKey, BatchRecord
+from ..losses.accumulate import Accumulator, Summary, Sums, Table, Transform
+from ..store import Aggregate, AggregateKey, BatchRecord, StepSums
 from .windows import MICROSECONDS
 
 STEP_SERIES, TIME_SERIES = "step", "time"
@@ -194,3 +194,42 @@ def series(
                 points.append(Point(cell * k * unit, (cell + 1) * k * unit, merged))
         out[name] = points
     return out, k
+
+
+# A by-step series of values: (steps ascending, values).
+StepSeries = tuple[list[int], list[float]]
+
+
+def values_by_step(
+    sums: Iterable[StepSums],
+    pending: Iterable[tuple[int, BatchRecord]],
+    transforms: Mapping[tuple[int, int], Transform | None],
+) -> dict[tuple[int, int], dict[str, StepSeries]]:
+    """Per (run id, loss index), per split, the value (reduction mean) at every step.
+
+    From the by-step aggregates' sums and the stepped batches no aggregate holds yet (whose sums
+    are read from their accumulators' headers): nothing is decoded but a few numbers per step.
+    ``transforms`` gives each (run id, loss index)'s transform (RMSE's square root), if any.
+    """
+    cells: dict[tuple[int, int, str], dict[int, list[float]]] = defaultdict(dict)
+    for s in sums:
+        cells[s.run_id, s.loss, s.split][s.step] = [s.count, s.weight_sum, s.total, s.nonfinite]
+    for run_id, batch in pending:
+        assert batch.step is not None
+        for loss, blob in enumerate(batch.accumulators):
+            more = Sums.of_blob(blob)
+            cell = cells[run_id, loss, batch.split].setdefault(batch.step, [0, 0.0, 0.0, 0])
+            cell[0] += more.count
+            cell[1] += more.weight_sum
+            cell[2] += more.total
+            cell[3] += more.nonfinite
+    out: dict[tuple[int, int], dict[str, StepSeries]] = defaultdict(dict)
+    for (run_id, loss, split), by_step in sorted(cells.items()):
+        transform = transforms.get((run_id, loss))
+        steps = sorted(by_step)
+        values = [
+            Sums(int(c[0]), c[1], c[2], int(c[3])).value("mean", transform)
+            for c in (by_step[s] for s in steps)
+        ]
+        out[run_id, loss][split] = (steps, values)
+    return out

@@ -20,7 +20,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -32,13 +33,27 @@ import xxhash
 
 from .. import metrics
 from ..losses import registry
-from ..losses.accumulate import Summary
+from ..losses.accumulate import Summary, Sums, Transform
 from ..losses.evaluate import LossResult, LossSpec, Options, evaluate
 from ..store import DuplicateBatch, NewBatch, RunRecord, Store, StoreUnavailable, connect
-from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold
+from .alerts import AlertRule, RuleState, judge
+from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold, overview_json
+from .diagnostics import Diagnostics, DiagnosticsParams, diagnose
 from .errors import BatchConflict, InvalidQuery, RunConflict, UnknownRun
-from .history import STEP_SERIES, Merged, Point, finalize, pieces, series, summarize
-from .windows import Query, step_series_cover, summary_cover, time_series_cover
+from .history import (
+    STEP_SERIES,
+    Merged,
+    Point,
+    StepSeries,
+    finalize,
+    pieces,
+    series,
+    summarize,
+    values_by_step,
+)
+from .overview import RunOverview, overview_of
+from .specs import canonical, specs_of
+from .windows import MICROSECONDS, Query, step_series_cover, summary_cover, time_series_cover
 
 logger = logging.getLogger("service.monitoring")
 T = TypeVar("T")
@@ -48,21 +63,10 @@ SPLIT_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 DEFAULT_SPLIT = "default"
 # A store that cannot be reached: clients are told to come back after this many seconds.
 RETRY_AFTER_SECONDS = 5
+# Every worker looks for runs with pending batches this often (seconds) and compacts them.
+SWEEP_SECONDS = 2.0
 # Migrations that failed at start (the database is down) are retried this often, in seconds.
 MIGRATION_RETRY = (1.0, 30.0)
-
-
-def canonical(specs: Sequence[LossSpec]) -> list[dict[str, Any]]:
-    """Loss specs as stored and shown: canonical names and every parameter with its value."""
-    return [{"name": s.definition.name, **s.params.model_dump(mode="json")} for s in specs]
-
-
-def specs_of(losses: str) -> tuple[LossSpec, ...]:
-    specs = []
-    for item in orjson.loads(losses):
-        definition = registry.get(item.pop("name"))
-        specs.append(LossSpec(definition, definition.params.model_validate(item)))
-    return tuple(specs)
 
 
 def now_us() -> int:
@@ -84,7 +88,29 @@ class Run:
         parsed: list[dict[str, Any]] = orjson.loads(self.record.losses)
         return parsed
 
-    def loss_indices(self, names: Sequence[str] | None) -> tuple[int, ...]:
+    def alerts(self) -> list[AlertRule]:
+        return [AlertRule.model_validate(rule) for rule in orjson.loads(self.record.alerts or "[]")]
+
+    def transform(self, loss: int) -> Transform | None:
+        return self.specs[loss].definition.transform
+
+    def loss_index(self, name: str | None, location: str = "query.loss") -> int:
+        """The index of the one loss called ``name`` (optional when the run has one loss)."""
+        if name is None:
+            if len(self.specs) == 1:
+                return 0
+            have = ", ".join(s.definition.name for s in self.specs)
+            raise InvalidQuery(f"Run {self.record.name!r} has several losses ({have}); name one.", location)
+        indices = self.loss_indices([name], location)
+        if len(indices) > 1:
+            raise InvalidQuery(
+                f"Run {self.record.name!r} has {len(indices)} losses named {name!r} (with other parameters); "
+                "diagnostics take one.",
+                location,
+            )
+        return indices[0]
+
+    def loss_indices(self, names: Sequence[str] | None, location: str = "query.loss") -> tuple[int, ...]:
         """Indices of the run's losses with these names or aliases (None: all)."""
         if not names:
             return tuple(range(len(self.specs)))
@@ -95,7 +121,7 @@ class Run:
             if not matches:
                 have = ", ".join(sorted({s.definition.name for s in self.specs}))
                 raise InvalidQuery(
-                    f"Run {self.record.name!r} has no loss {name!r}; it has: {have}.", "query.loss"
+                    f"Run {self.record.name!r} has no loss {name!r}; it has: {have}.", location
                 )
             indices += [i for i in matches if i not in indices]
         return tuple(sorted(indices))
@@ -213,6 +239,7 @@ class Monitor:
         except StoreUnavailable as error:
             logger.warning("history database unavailable at start (%s); retrying in the background", error)
             self._spawn(self._migrate_until_done())
+        self._spawn(self.sweep())
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -299,26 +326,32 @@ class Monitor:
         self,
         name: str,
         specs: Sequence[LossSpec],
-        description: str | None,
-        tags: Mapping[str, str] | None,
-        description_given: bool,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        alerts: Sequence[AlertRule] | None = None,
+        given: Collection[str] = (),
     ) -> tuple[Run, bool]:
-        """Create a run, or find it with the same losses (and update its description and tags)."""
+        """Create a run, or find it with the same losses and replace the fields ``given``
+        (``description``, ``tags``, ``alerts``); a run's losses never change."""
         losses = orjson.dumps(canonical(specs)).decode()
+        rules = None if alerts is None else _rules_json(name, specs, alerts)
         record, created = await self._write(
-            "create_run", self.store.create_run, name, losses, description, tags or {}, now_us()
+            "create_run", self.store.create_run, name, losses, description, tags or {}, now_us(), rules
         )
-        if not created:
-            if record.losses != losses:
-                raise RunConflict(
-                    f"Run {name!r} exists with losses {record.losses}; a run's losses cannot change. "
-                    "Delete it first, or use another name.",
-                    "body.losses",
-                )
-            if description_given or tags is not None:
-                await self._write(
-                    "update_run", self.store.update_run, record.id, description, tags, description_given
-                )
+        if not created and record.losses != losses:
+            raise RunConflict(
+                f"Run {name!r} exists with losses {record.losses}; a run's losses cannot change. "
+                "Delete it first, or use another name.",
+                "body.losses",
+            )
+        fields: dict[str, str | None] = {}
+        if "description" in given and not created:
+            fields["description"] = description
+        if rules is not None and not created:
+            fields["alerts"] = rules
+        changed_tags = tags if "tags" in given and not created else None
+        if fields or changed_tags is not None:
+            await self._write("update_run", partial(self.store.update_run, record.id, changed_tags, **fields))
         run = await self._run(name, cached=False)
         return run, created
 
@@ -422,7 +455,8 @@ class Monitor:
     async def _compact(self, run_id: int) -> None:
         try:
             while (
-                await self._write("compact", self.store.compact, run_id, COMPACT_LIMIT, fold) >= COMPACT_LIMIT
+                await self._write("compact", self.store.compact, run_id, COMPACT_LIMIT, fold, overview_json)
+                >= COMPACT_LIMIT
             ):
                 pass
         except StoreUnavailable as error:
@@ -433,7 +467,7 @@ class Monitor:
     async def compact_now(self, name: str) -> None:
         """Fold every pending batch of a run (used by tests and benchmarks)."""
         run = await self._run(name, cached=False)
-        while await self._write("compact", self.store.compact, run.id, COMPACT_LIMIT, fold):
+        while await self._write("compact", self.store.compact, run.id, COMPACT_LIMIT, fold, overview_json):
             pass
 
     # ---- history ---------------------------------------------------------------------------------------
@@ -485,6 +519,118 @@ class Monitor:
             summaries = finalize([p.merged for p in points], reduction, definition.transform)
             out.append(SeriesLine(split, specs[loss], list(zip(points, summaries, strict=True))))
         return run, out, factor
+
+    # ---- diagnostics, alerts, and what a list of runs shows --------------------------------------------
+
+    async def _step_series(
+        self, runs: Sequence[Run], splits: Sequence[str] | None = None
+    ) -> dict[tuple[int, int], dict[str, StepSeries]]:
+        sums, pending = await self._read("step_sums", self.store.step_sums, [r.id for r in runs], splits)
+        transforms = {(r.id, i): r.transform(i) for r in runs for i in range(len(r.specs))}
+        return values_by_step(sums, pending, transforms)
+
+    async def diagnostics(
+        self, name: str, loss: str | None, params: DiagnosticsParams
+    ) -> tuple[Run, int, Diagnostics, list[RuleState]]:
+        """The diagnostics of one loss of a run (SPEC §7), and the states of the run's alert rules."""
+        run = await self.get_run(name)
+        index = run.loss_index(loss)
+        series = (await self._step_series([run])).get((run.id, index), {})
+        return run, index, diagnose(series, params), await self.rule_states(run)
+
+    async def rule_states(self, run: Run, now: int | None = None) -> list[RuleState]:
+        """Each alert rule of the run judged on its window ending now."""
+        now = now_us() if now is None else now
+        states = []
+        for rule in run.alerts():
+            query = Query(splits=(rule.split,), time_from=now - rule.window * MICROSECONDS, time_to=now)
+            _, summaries = await self.summary(run.record.name, query, [rule.loss], rule.reduction)
+            found = [s for s in summaries if s.spec["name"] == registry.get(rule.loss).name]
+            value = found[0].summary.value if found else None
+            states.append(judge(rule, value, found[0].merged.batches if found else 0))
+        return states
+
+    async def overview(self, runs: Sequence[Run]) -> dict[int, RunOverview]:
+        """Each run's overview (``overview.py``): read from the run's row where every batch is
+        folded into aggregates, computed from the by-step sums and pending batches elsewhere."""
+        out = {
+            run.id: RunOverview.from_json(run.record.overview)
+            for run in runs
+            if run.record.overview is not None and run.record.compacted_through == run.record.last_sequence
+        }
+        behind = [run for run in runs if run.id not in out]
+        if behind:
+            series = await self._step_series(behind)
+            for run in behind:
+                by_loss = {loss: series.get((run.id, loss), {}) for loss in range(len(run.specs))}
+                out[run.id] = overview_of(by_loss, len(run.specs))
+        return out
+
+    async def recent_runs(self, since: int, limit: int) -> tuple[list[Run], int]:
+        """Runs with a batch at or after ``since`` (µs), latest first, and how many there are."""
+        records, total = await self._read("recent_runs", self.store.recent_runs, since, limit)
+        return [Run(r, specs_of(r.losses)) for r in records], total
+
+    async def window_values(
+        self, runs: Sequence[Run], since: int
+    ) -> dict[tuple[int, str, int], tuple[float, int]]:
+        """Per (run id, split, loss index): the value (mean) from ``since`` (µs) on, and its batches.
+
+        From the minute aggregates' sums and the batches they do not hold (headers only)."""
+        sums, rest = await self._read("window_sums", self.store.window_sums, [r.id for r in runs], since)
+        cells: dict[tuple[int, str, int], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0])
+        for run_id, split, loss, batches, count, weight_sum, total, nonfinite in sums:
+            for position, amount in enumerate((batches, count, weight_sum, total, nonfinite)):
+                cells[run_id, split, loss][position] += amount
+        for run_id, batch in rest:
+            for loss, blob in enumerate(batch.accumulators):
+                more = Sums.of_blob(blob)
+                for position, amount in enumerate(
+                    (1, more.count, more.weight_sum, more.total, more.nonfinite)
+                ):
+                    cells[run_id, batch.split, loss][position] += amount
+        by_id = {run.id: run for run in runs}
+        return {
+            key: (
+                Sums(int(c[1]), c[2], c[3], int(c[4])).value("mean", by_id[key[0]].transform(key[2])),
+                int(c[0]),
+            )
+            for key, c in cells.items()
+        }
+
+    # ---- compaction of runs that have gone quiet --------------------------------------------------------
+
+    async def sweep(self, interval: float = SWEEP_SECONDS) -> None:
+        """Fold the pending batches of every run, every ``interval`` seconds: runs that stopped
+        receiving batches do not keep them pending (the runs list reads only aggregates' sums)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for run_id in await self._read("pending_runs", self.store.pending_runs, 100):
+                    self.schedule_compaction(run_id)
+            except StoreUnavailable:
+                continue
+
+
+def _rules_json(name: str, specs: Sequence[LossSpec], rules: Sequence[AlertRule]) -> str:
+    names = [rule.name for rule in rules]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidQuery(
+            f"Alert rule names must be unique; repeated: {', '.join(duplicates)}.", "body.alerts"
+        )
+    losses = {s.definition.name for s in specs}
+    stored = []
+    for i, rule in enumerate(rules):
+        canonical_name = registry.get(rule.loss).name if registry.is_name(rule.loss) else None
+        if canonical_name not in losses:
+            raise InvalidQuery(
+                f"Alert rule {rule.name!r} names loss {rule.loss!r}, which run {name!r} does not have "
+                f"({', '.join(sorted(losses))}).",
+                f"body.alerts[{i}].loss",
+            )
+        stored.append({**rule.model_dump(), "loss": canonical_name})
+    return orjson.dumps(stored).decode()
 
 
 def _check_reduction(name: str, allowed: Sequence[str], reduction: str) -> None:

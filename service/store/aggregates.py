@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, not_, or_, select, true, tuple_, update
+from sqlalchemy import Connection, Row, and_, func, not_, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import batches as batch_sql
 from . import schema
-from .records import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord, Cover, Span, Window
+from .records import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord, Cover, Span, StepSums, Window
 
 runs, batches, aggregates = schema.runs, schema.batches, schema.aggregates
 MICROSECONDS = 1_000_000
@@ -77,17 +78,77 @@ _COLUMNS = (
     aggregates.c.first_step,
     aggregates.c.last_step,
     aggregates.c.accumulator,
+    aggregates.c.count,
+    aggregates.c.weight_sum,
+    aggregates.c.total,
+    aggregates.c.nonfinite,
 )
 
 
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)  # SQLite keeps NaN as NULL
+
+
 def _aggregates(rows: Iterable[Row]) -> list[tuple[AggregateKey, Aggregate]]:
-    return [
-        (
-            AggregateKey(kind, split, loss, key),
-            Aggregate(batches, first, last, first_step, last_step, bytes(blob)),
+    out = []
+    for kind, split, loss, key, batches, first, last, first_step, last_step, blob, count, w, t, bad in rows:
+        aggregate = Aggregate(
+            batches, first, last, first_step, last_step, bytes(blob), count, _float(w), _float(t), bad
         )
-        for kind, split, loss, key, batches, first, last, first_step, last_step, blob in rows
+        out.append((AggregateKey(kind, split, loss, key), aggregate))
+    return out
+
+
+def _nullable(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def step_sums(
+    connection: Connection, run_ids: Sequence[int], splits: Sequence[str] | None
+) -> tuple[list[StepSums], list[tuple[int, BatchRecord]]]:
+    """By-step sums of runs, and their stepped batches that no aggregate holds yet."""
+    if not run_ids:
+        return [], []
+    query = select(
+        aggregates.c.run_id,
+        aggregates.c.split,
+        aggregates.c.loss,
+        aggregates.c.key,
+        aggregates.c.count,
+        aggregates.c.weight_sum,
+        aggregates.c.total,
+        aggregates.c.nonfinite,
+    ).where(aggregates.c.run_id.in_(run_ids), aggregates.c.kind == STEP)
+    if splits is not None:
+        query = query.where(aggregates.c.split.in_(splits))
+    sums = [
+        StepSums(run_id, split, loss, step, count, _float(w), _float(t), nonfinite)
+        for run_id, split, loss, step, count, w, t, nonfinite in connection.execute(query)
     ]
+    pending: list[tuple[int, BatchRecord]] = []
+    behind = connection.execute(
+        select(runs.c.id, runs.c.compacted_through).where(
+            runs.c.id.in_(run_ids), runs.c.last_sequence > runs.c.compacted_through
+        )
+    ).all()
+    conditions = [batches.c.step.is_not(None)]
+    if splits is not None:
+        conditions.append(batches.c.split.in_(splits))
+    for run_id, through in behind:
+        pending += [
+            (run_id, b) for b in batch_sql.window(connection, run_id, conditions, after_sequence=through)
+        ]
+    return sums, pending
+
+
+def pending_runs(connection: Connection, limit: int) -> list[int]:
+    rows = connection.execute(
+        select(runs.c.id)
+        .where(runs.c.last_sequence > runs.c.compacted_through)
+        .order_by((runs.c.last_sequence - runs.c.compacted_through).desc())
+        .limit(limit)
+    )
+    return [run_id for (run_id,) in rows]
 
 
 def read(
@@ -129,7 +190,13 @@ def _load(
 COMPACTION_LOCK_CLASS = 0x1055
 
 
-def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
+# A run's overview from its by-step sums: (run id, losses JSON, sums) -> JSON kept on the run's row.
+Summarize = Callable[[int, str, list[StepSums]], str]
+
+
+def compact(
+    connection: Connection, run_id: int, limit: int, fold: Fold, summarize: Summarize | None = None
+) -> int:
     """Fold up to ``limit`` of a run's batches past ``compacted_through`` into its aggregates.
 
     Returns how many batches were folded (0 when another process is compacting the run, on
@@ -159,6 +226,10 @@ def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
             "first_step": statement.excluded.first_step,
             "last_step": statement.excluded.last_step,
             "accumulator": statement.excluded.accumulator,
+            "count": statement.excluded.count,
+            "weight_sum": statement.excluded.weight_sum,
+            "total": statement.excluded.total,
+            "nonfinite": statement.excluded.nonfinite,
         }
         connection.execute(
             statement.on_conflict_do_update(
@@ -177,10 +248,71 @@ def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
                     "first_step": value.first_step,
                     "last_step": value.last_step,
                     "accumulator": value.accumulator,
+                    "count": value.count,
+                    "weight_sum": _nullable(value.weight_sum),
+                    "total": _nullable(value.total),
+                    "nonfinite": value.nonfinite,
                 }
                 for key, value in merged.items()
             ],
         )
     last = pending[-1].sequence
-    connection.execute(update(runs).where(runs.c.id == run_id).values(compacted_through=last))
+    changes: dict[str, object] = {"compacted_through": last}
+    if summarize is not None:
+        losses = connection.execute(select(runs.c.losses).where(runs.c.id == run_id)).scalar_one()
+        changes["overview"] = summarize(run_id, losses, step_sums(connection, [run_id], None)[0])
+    connection.execute(update(runs).where(runs.c.id == run_id).values(**changes))
     return len(pending)
+
+
+WindowSums = tuple[int, str, int, int, int, float, float, int]
+
+
+def window_sums(
+    connection: Connection, run_ids: Sequence[int], time_from: int
+) -> tuple[list[WindowSums], list[tuple[int, BatchRecord]]]:
+    """Per (run, split, loss), the sums of the minute aggregates from ``time_from`` (µs) on —
+    (run id, split, loss, batches, count, weight_sum, total, nonfinite), NaN where a NULL (NaN)
+    took part — and the batches from ``time_from`` on that those aggregates do not hold."""
+    if not run_ids:
+        return [], []
+    minute = TIME_LEVELS[1]
+    first_key = -(-time_from // (minute * MICROSECONDS)) * minute
+    rows = connection.execute(
+        select(
+            aggregates.c.run_id,
+            aggregates.c.split,
+            aggregates.c.loss,
+            func.sum(aggregates.c.batches),
+            func.sum(aggregates.c.count),
+            func.sum(aggregates.c.weight_sum),
+            func.sum(aggregates.c.total),
+            func.sum(aggregates.c.nonfinite),
+            func.count(aggregates.c.total) - func.count(),
+        )
+        .where(aggregates.c.run_id.in_(run_ids), aggregates.c.kind == 1, aggregates.c.key >= first_key)
+        .group_by(aggregates.c.run_id, aggregates.c.split, aggregates.c.loss)
+    )
+    sums: list[WindowSums] = [
+        (
+            run_id,
+            split,
+            loss,
+            int(n),
+            int(count),
+            math.nan if missing else w,
+            math.nan if missing else t,
+            int(bad),
+        )
+        for run_id, split, loss, n, count, w, t, bad, missing in rows
+    ]
+    through = dict(
+        connection.execute(select(runs.c.id, runs.c.compacted_through).where(runs.c.id.in_(run_ids))).all()
+    )
+    rest: list[tuple[int, BatchRecord]] = []
+    for run_id, compacted in through.items():
+        outside = or_(batches.c.sequence > compacted, batches.c.time < first_key * MICROSECONDS)
+        rest += [
+            (run_id, b) for b in batch_sql.window(connection, run_id, [batches.c.time >= time_from, outside])
+        ]
+    return sums, rest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, delete, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 
 from . import schema
 from .records import RunRecord
@@ -21,6 +21,8 @@ _RUN_COLUMNS = (
     schema.runs.c.first_time,
     schema.runs.c.last_time,
     schema.runs.c.last_step,
+    schema.runs.c.alerts,
+    schema.runs.c.overview,
 )
 
 
@@ -57,6 +59,8 @@ def _records(connection: Connection, rows: Sequence[Row]) -> list[RunRecord]:
             last_time=row.last_time,
             last_step=row.last_step,
             splits=tuple(splits[row.id]),
+            alerts=row.alerts,
+            overview=row.overview,
         )
         for row in rows
     ]
@@ -74,6 +78,7 @@ def create(
     description: str | None,
     tags: Mapping[str, str],
     created_at: int,
+    alerts: str | None = None,
 ) -> int:
     """Insert a run (IntegrityError if the name exists); its id."""
     run_id = connection.execute(
@@ -86,6 +91,7 @@ def create(
             last_sequence=0,
             batches=0,
             compacted_through=0,
+            alerts=alerts,
         )
         .returning(schema.runs.c.id)
     ).scalar_one()
@@ -101,8 +107,9 @@ def set_tags(connection: Connection, run_id: int, tags: Mapping[str, str]) -> No
         )
 
 
-def set_description(connection: Connection, run_id: int, description: str | None) -> None:
-    connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(description=description))
+def set_fields(connection: Connection, run_id: int, **fields: str | None) -> None:
+    """Set a run's description or alerts (JSON)."""
+    connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(**fields))
 
 
 def page(
@@ -124,3 +131,14 @@ def page(
 def delete_run(connection: Connection, name: str) -> bool:
     """Delete a run; its tags, splits, batches and aggregates go with it (ON DELETE CASCADE)."""
     return bool(connection.execute(delete(schema.runs).where(schema.runs.c.name == name)).rowcount)
+
+
+def recent(connection: Connection, since: int, limit: int) -> tuple[list[RunRecord], int]:
+    """Runs whose last batch time is at or after ``since`` (µs), latest first, at most ``limit``;
+    and how many such runs there are in all."""
+    condition = schema.runs.c.last_time >= since
+    total = connection.execute(select(func.count()).select_from(schema.runs).where(condition)).scalar_one()
+    rows = connection.execute(
+        select(*_RUN_COLUMNS).where(condition).order_by(schema.runs.c.last_time.desc()).limit(limit)
+    ).all()
+    return _records(connection, rows), int(total)
