@@ -60,9 +60,8 @@ def test_postgresql_dump_and_restore_bring_back_the_history(tmp_path):
         environment = {"LOSS_SERVICE_DATABASE_URL": postgres_url(name)}
         with running_server(raw_env=environment) as server:
             record_batch(server.base, 1)
-        with dump.open("wb") as output:
-            subprocess.run(local(dump_command, name), stdout=output, check=True, timeout=60)
-        with running_server(raw_env=environment) as server:
+            with dump.open("wb") as output:  # while the service runs
+                subprocess.run(local(dump_command, name), stdout=output, check=True, timeout=60)
             record_batch(server.base, 2)
             assert batches(server.base) == 2
         # Restored over the newer history, with the service stopped, as the README says.

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from prometheus_client import REGISTRY
 
 import service.metrics  # noqa: F401  (registers the service's metrics)
+from service.monitoring import exporter
 
 from .manifests import COMPOSE, DEPLOY, SERVICE, compose_container, load_yaml, run, tool
 
@@ -32,9 +33,10 @@ def promtool(*arguments: str, cwd: Path = PROMETHEUS) -> str:
 
 
 def exported_series() -> set[str]:
-    """The names of the series the service exposes on /metrics."""
+    """The names of the series the service exposes on /metrics: its registry's and the run metrics
+    computed at each scrape."""
     names = set()
-    for family in REGISTRY.collect():
+    for family in [*REGISTRY.collect(), *exporter.families(exporter.Snapshot())]:
         if family.name.startswith("loss_service_"):
             names.update(family.name + suffix for suffix in SUFFIXES.get(family.type, [""]))
     return names
@@ -63,21 +65,43 @@ def test_alerts_pass_their_unit_tests():
     assert "SUCCESS" in promtool("test", "rules", "alerts.test.yml")
 
 
-def test_every_replica_is_scraped():
-    config = load_yaml(PROMETHEUS / "prometheus.yml")
-    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == SERVICE]
+def jobs() -> dict[str, dict[str, Any]]:
+    return {job["job_name"]: job for job in load_yaml(PROMETHEUS / "prometheus.yml")["scrape_configs"]}
+
+
+def test_every_replica_is_scraped_and_the_run_metrics_once():
+    job = jobs()[SERVICE]
     (discovery,) = job["dns_sd_configs"]
     # Docker's DNS answers the service's name with every replica's address.
     assert discovery["names"] == [SERVICE] and discovery["type"] == "A"
     assert str(discovery["port"]) == compose_container().environment["LOSS_SERVICE_PORT"]
     assert job["metrics_path"] == "/metrics"
+    # The run metrics, the same from every replica, come from one target: the proxy's metrics port.
+    (drop,) = job["metric_relabel_configs"]
+    runs = jobs()[f"{SERVICE}-runs"]
+    (keep,) = runs["metric_relabel_configs"]
+    assert drop["source_labels"] == keep["source_labels"] == ["__name__"]
+    assert drop["regex"] == keep["regex"] == "loss_service_run_.*"
+    assert (drop["action"], keep["action"]) == ("drop", "keep")
+    (target,) = [t for group in runs["static_configs"] for t in group["targets"]]
+    host, port = target.split(":")
+    proxy = load_yaml(COMPOSE)["services"][host]
+    assert port in proxy["expose"] and f"bind :{port}" in (DEPLOY / "haproxy" / "haproxy.cfg").read_text()
+    run_metrics = {name for name in exported_series() if re.fullmatch(keep["regex"], name)}
+    assert run_metrics and "loss_service_history_up" not in run_metrics
 
 
 def test_alerts_use_metrics_the_service_exports():
     rules = load_yaml(PROMETHEUS / "alerts.yml")["groups"][0]["rules"]
     used = set().union(*(metrics_in(rule["expr"]) for rule in rules))
     assert used and used <= exported_series(), used - exported_series()
-    assert all(f'job="{SERVICE}"' in rule["expr"] for rule in rules)
+    for rule in rules:  # each rule names the job whose series it reads
+        (job,) = set(re.findall(r'job="([^"]+)"', rule["expr"])) or {None}
+        assert job in jobs(), rule["alert"]
+        kept = jobs()[job].get("metric_relabel_configs", [{}])[0]
+        for metric in metrics_in(rule["expr"]):
+            matches = bool(re.fullmatch(kept.get("regex", "(?!)"), metric))
+            assert matches == (kept.get("action") == "keep"), (rule["alert"], metric, job)
 
 
 def test_grafana_data_source_is_the_stacks_prometheus():
@@ -120,6 +144,7 @@ def expressions(node: Any) -> list[str]:
 def test_every_dashboard_parses_and_queries_the_provisioned_prometheus():
     """Each dashboard present is JSON that Grafana can load, refers to data sources only by the uid
     "prometheus" (or Grafana's built-in annotations), and queries metrics that exist."""
+    assert (DASHBOARDS / "loss-service.json").is_file(), "the loss dashboard"
     for path in sorted(DASHBOARDS.glob("*.json")):
         dashboard = json.loads(path.read_text())
         assert isinstance(dashboard.get("title"), str) and isinstance(dashboard.get("panels"), list), path

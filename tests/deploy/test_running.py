@@ -117,6 +117,9 @@ def exercise(server: Server, container: Container) -> None:
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
     assert 'loss_service_batches_recorded_total{outcome="recorded"} 1.0' in metrics.text
     assert 'route="/v1/runs/{run}/batches",status="201"' in metrics.text
+    # The run metrics (LOSS_SERVICE_METRICS_*), computed from the database for this scrape.
+    labels = 'loss="mean_squared_error",run="deployment-check",split="validation"'
+    assert f"loss_service_run_step_value{{{labels}}} 0.125" in metrics.text
     # LOSS_SERVICE_LOG_FORMAT=json: every line of the log is one JSON object.
     lines = [line for line in server.log().splitlines() if line.strip()]
     assert lines and all(isinstance(json.loads(line), dict) for line in lines), server.log()
@@ -192,14 +195,16 @@ def test_kubernetes_container_starts_on_postgresql(tmp_path):
 
 
 @contextmanager
-def proxy_in_front_of(server: Server, tmp_path: Path) -> Iterator[str]:
+def proxy_in_front_of(server: Server, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """deploy/haproxy/haproxy.cfg with its listening port and its replicas' address changed to this
-    machine's (Docker's DNS name loss-service:8000 becomes the test server's address)."""
+    machine's (Docker's DNS name loss-service:8000 becomes the test server's address): the public
+    base URL and the metrics one."""
     text = (DEPLOY / "haproxy" / "haproxy.cfg").read_text()
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     local = text.replace("    bind :8000\n", f"    bind 127.0.0.1:{port}\n")
+    local = local.replace("    bind :8001\n", f"    bind 127.0.0.1:{metrics_port}\n")
     local = local.replace(f" {SERVICE}:8000 ", f" 127.0.0.1:{server.port} ")
-    assert local.count(f"127.0.0.1:{server.port}") == 1 and f"127.0.0.1:{port}" in local
+    assert local.count(f"127.0.0.1:{server.port}") == 1 and f"127.0.0.1:{metrics_port}" in local
     config = tmp_path / "haproxy.cfg"
     config.write_text(local)
     log = (tmp_path / "haproxy.log").open("wb")
@@ -217,7 +222,7 @@ def proxy_in_front_of(server: Server, tmp_path: Path) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, (tmp_path / "haproxy.log").read_text()
             time.sleep(0.1)
-        yield base
+        yield base, f"http://127.0.0.1:{metrics_port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -230,13 +235,18 @@ def test_the_compose_proxy_drains_replicas_without_failing_a_request(tmp_path):
     request meets a closed socket."""
     container = compose_container(COMPOSE)
     with local_postgres(container.environment["LOSS_SERVICE_DATABASE_URL"]) as url:
-        with serving(container, url, tmp_path) as server, proxy_in_front_of(server, tmp_path) as proxy:
+        with serving(container, url, tmp_path) as server, proxy_in_front_of(server, tmp_path) as proxies:
+            proxy, metrics = proxies
             key = container.environment["LOSS_SERVICE_API_KEYS"].split(",")[0]
             headers = {"Authorization": f"Bearer {key}"}
             assert httpx.get(f"{proxy}/v1/losses/mse", headers=headers, timeout=10).status_code == 200
             assert httpx.get(f"{proxy}/v1/losses/mse", timeout=10).status_code == 401
             assert httpx.get(f"{proxy}/metrics", timeout=10).status_code == 404
             assert httpx.get(f"{server.base}/metrics", timeout=10).status_code == 200
+            # The metrics port (Prometheus's, inside the compose network) serves /metrics only.
+            scraped = httpx.get(f"{metrics}/metrics", timeout=10)
+            assert scraped.status_code == 200 and "loss_service_history_up 1.0" in scraped.text
+            assert httpx.get(f"{metrics}/v1/losses/mse", headers=headers, timeout=10).status_code == 404
 
             drain = float(container.environment["LOSS_SERVICE_SHUTDOWN_DRAIN_SECONDS"])
             server.process.send_signal(signal.SIGTERM)
