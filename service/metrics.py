@@ -75,6 +75,11 @@ BATCHES = Counter(
     "Batches posted to runs: recorded, or answered as a duplicate of a recorded batch_id.",
     ["outcome"],
 )
+BATCH_GROUPS = Histogram(
+    "loss_service_batches_per_commit",
+    "Batches recorded together in one transaction (group commit), per transaction.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 STORE_SECONDS = Histogram(
     "loss_service_store_seconds",
     "Time of history database operations (including the wait for a database thread), by operation.",
@@ -157,3 +162,7 @@ def batch_recorded(duplicate: bool = False) -> None:
 
 def store_operation(operation: str, seconds: float) -> None:
     _child(STORE_SECONDS, operation).observe(seconds)
+
+
+def batches_grouped(count: int) -> None:
+    BATCH_GROUPS.observe(count)

@@ -35,7 +35,7 @@ from .. import metrics
 from ..losses import registry
 from ..losses.accumulate import Summary, Sums, Transform
 from ..losses.evaluate import LossResult, LossSpec, Options, evaluate
-from ..store import DuplicateBatch, NewBatch, RunRecord, Store, StoreUnavailable, connect
+from ..store import DuplicateBatch, NewBatch, Recorded, RunRecord, Store, StoreUnavailable, connect
 from .alerts import AlertRule, RuleState, judge
 from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold, overview_json
 from .diagnostics import Diagnostics, DiagnosticsParams, diagnose
@@ -225,6 +225,10 @@ class Monitor:
         self._migrating: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._compacting: set[int] = set()
+        self._queued: list[
+            tuple[tuple[int, NewBatch, bool], asyncio.Future[Recorded | DuplicateBatch | None]]
+        ] = []
+        self._flushing = False
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -391,12 +395,9 @@ class Monitor:
                 accumulators=[r.accumulator.to_bytes() for r in results if r.accumulator is not None],
             )
             new_split = fields.split not in self._splits.setdefault(run.id, set())
-            try:
-                recorded = await self._write(
-                    "record_batch", self.store.record_batch, run.id, batch, new_split
-                )
-            except DuplicateBatch as duplicate:
-                return self._duplicate(name, batch, duplicate)
+            recorded = await self._record(run.id, batch, new_split)
+            if isinstance(recorded, DuplicateBatch):
+                return self._duplicate(name, batch, recorded)
             if recorded is None:  # deleted (and perhaps re-created) by another process
                 self._runs.pop(name, None)
                 continue
@@ -408,6 +409,41 @@ class Monitor:
                 name, batch.batch_id, recorded.sequence, batch.split, batch.step, batch.time, False, results
             )
         raise UnknownRun(name)
+
+    async def _record(
+        self, run_id: int, batch: NewBatch, new_split: bool
+    ) -> Recorded | DuplicateBatch | None:
+        """Record a batch together with the batches that arrive while a write is under way: one
+        transaction (group commit) for all of them, answered after its commit."""
+        await self._ensure_migrated()
+        future: asyncio.Future[Recorded | DuplicateBatch | None] = asyncio.get_running_loop().create_future()
+        self._queued.append(((run_id, batch, new_split), future))
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._queued:
+                group, self._queued = self._queued, []
+                try:
+                    outcomes = await self._call(
+                        "write", "record_batch", self.store.record_batches, [g[0] for g in group]
+                    )
+                except BaseException as error:
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(error)
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                metrics.batches_grouped(len(group))
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+        finally:
+            self._flushing = False
 
     @staticmethod
     def _duplicate(name: str, batch: NewBatch, duplicate: DuplicateBatch) -> BatchOutcome:

@@ -4,12 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, and_, case, insert, or_, select, update
+from sqlalchemy import BigInteger, Connection, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from .records import BatchRecord, NewBatch, Recorded, pack, unpack
 from .schema import batches, run_splits, runs
+
+_TIME = bindparam("time", type_=BigInteger())
+_STEP = bindparam("step", type_=BigInteger())
+# Built once, executed with parameters: constructing statements per batch costs more than running them.
+_NEXT_SEQUENCE = (
+    update(runs)
+    .where(runs.c.id == bindparam("run_id", type_=BigInteger()))
+    .values(
+        last_sequence=runs.c.last_sequence + 1,
+        batches=runs.c.batches + 1,
+        first_time=case(
+            (or_(runs.c.first_time.is_(None), runs.c.first_time > _TIME), _TIME), else_=runs.c.first_time
+        ),
+        last_time=case(
+            (or_(runs.c.last_time.is_(None), runs.c.last_time < _TIME), _TIME), else_=runs.c.last_time
+        ),
+        last_step=case(
+            (and_(_STEP.is_not(None), or_(runs.c.last_step.is_(None), runs.c.last_step < _STEP)), _STEP),
+            else_=runs.c.last_step,
+        ),
+    )
+    .returning(runs.c.last_sequence, runs.c.compacted_through)
+)
+_INSERT = insert(batches)
+_NEW_SPLIT = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(run_splits).on_conflict_do_nothing(
+        index_elements=["run_id", "split"]
+    )
+    for dialect in (postgresql, sqlite)
+}
 
 
 def record(connection: Connection, run_id: int, batch: NewBatch, new_split: bool) -> Recorded | None:
@@ -19,51 +49,29 @@ def record(connection: Connection, run_id: int, batch: NewBatch, new_split: bool
     comes first: on PostgreSQL its row lock orders the run's concurrent inserts, so sequences
     increase in commit order; on SQLite the write lock does the same.
     """
-    t, step = batch.time, batch.step
     counters = connection.execute(
-        update(runs)
-        .where(runs.c.id == run_id)
-        .values(
-            last_sequence=runs.c.last_sequence + 1,
-            batches=runs.c.batches + 1,
-            first_time=case(
-                (or_(runs.c.first_time.is_(None), runs.c.first_time > t), t), else_=runs.c.first_time
-            ),
-            last_time=case(
-                (or_(runs.c.last_time.is_(None), runs.c.last_time < t), t), else_=runs.c.last_time
-            ),
-            last_step=runs.c.last_step
-            if step is None
-            else case(
-                (or_(runs.c.last_step.is_(None), runs.c.last_step < step), step), else_=runs.c.last_step
-            ),
-        )
-        .returning(runs.c.last_sequence, runs.c.compacted_through)
+        _NEXT_SEQUENCE, {"run_id": run_id, "time": batch.time, "step": batch.step}
     ).first()
     if counters is None:
         return None
     sequence, compacted_through = counters
     connection.execute(
-        insert(batches).values(
-            run_id=run_id,
-            sequence=sequence,
-            batch_id=batch.batch_id,
-            split=batch.split,
-            step=step,
-            time=t,
-            time_given=batch.time_given,
-            fingerprint=batch.fingerprint,
-            results=batch.results,
-            accumulators=pack(batch.accumulators),
-        )
+        _INSERT,
+        {
+            "run_id": run_id,
+            "sequence": sequence,
+            "batch_id": batch.batch_id,
+            "split": batch.split,
+            "step": batch.step,
+            "time": batch.time,
+            "time_given": batch.time_given,
+            "fingerprint": batch.fingerprint,
+            "results": batch.results,
+            "accumulators": pack(batch.accumulators),
+        },
     )
     if new_split:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        connection.execute(
-            dialect.insert(run_splits)
-            .values(run_id=run_id, split=batch.split)
-            .on_conflict_do_nothing(index_elements=["run_id", "split"])
-        )
+        connection.execute(_NEW_SPLIT[connection.dialect.name], {"run_id": run_id, "split": batch.split})
     return Recorded(int(sequence), int(sequence - compacted_through))
 
 

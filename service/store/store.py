@@ -139,15 +139,38 @@ class Store:
 
     def record_batch(self, run_id: int, batch: NewBatch, new_split: bool) -> Recorded | None:
         """Record a batch (None: the run is gone). ``DuplicateBatch`` if its batch_id is taken."""
-        try:
-            with self._write() as connection:
-                return record(connection, run_id, batch, new_split)
-        except sa_exc.IntegrityError:
+        (outcome,) = self.record_batches([(run_id, batch, new_split)])
+        if isinstance(outcome, DuplicateBatch):
+            raise outcome
+        return outcome
+
+    def record_batches(
+        self, items: Sequence[tuple[int, NewBatch, bool]]
+    ) -> list[Recorded | DuplicateBatch | None]:
+        """Record several batches in one transaction (group commit), each under a savepoint, so
+        that one batch's conflict does not undo the others. Per batch: its ``Recorded``, a
+        ``DuplicateBatch`` with the batch already recorded under its batch_id, or None when its run
+        is gone. Nothing is answered before the commit."""
+        outcomes: list[Recorded | DuplicateBatch | None] = []
+        conflicts = []
+        with self._write() as connection:
+            for position, (run_id, batch, new_split) in enumerate(items):
+                savepoint = connection.begin_nested()
+                try:
+                    outcomes.append(record(connection, run_id, batch, new_split))
+                    savepoint.commit()
+                except sa_exc.IntegrityError:
+                    savepoint.rollback()
+                    outcomes.append(None)
+                    conflicts.append(position)
+        if conflicts:
             with self._read() as connection:
-                existing = find(connection, run_id, batch.batch_id)
-            if existing is None:  # the conflict was the run's deletion in between
-                return None
-            raise DuplicateBatch(existing) from None
+                for position in conflicts:
+                    run_id, batch, _ = items[position]
+                    existing = find(connection, run_id, batch.batch_id)
+                    # No batch under that id: the conflict was the run's deletion in between.
+                    outcomes[position] = None if existing is None else DuplicateBatch(existing)
+        return outcomes
 
     def history(
         self, name: str, window: Window, cover: Cover
