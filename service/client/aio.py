@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
 import anyio
 import httpx
 
 from . import plans
 from .base import DEFAULT_URL, ClientBase
-from .plans import Call, EvaluateOptions, Losses, Plan, Sleep
+from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Plan, Sleep
 
 if TYPE_CHECKING:
     from .bodies import Body
     from .results import CurveResult, Evaluation
+    from .run_results import CreatedRun, LoggedBatch, Run, RunList, RunSummary, Series
+    from .runs import BatchOptions, Tags, Window
     from .structs import LossInfo
 
 T = TypeVar("T")
@@ -95,6 +98,81 @@ class AsyncClient(ClientBase):
     ) -> Any:
         """See ``Client.request``."""
         return await self._run(plans.request(self.retry, method, path, json, params, idempotent))
+
+    # ---- runs (/v1/runs) ---------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        name: str,
+        losses: Losses,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> CreatedRun:
+        """See ``Client.create_run``."""
+        from . import runs
+
+        return await self._run(runs.create_run(self.retry, name, losses, description, tags))
+
+    async def runs(
+        self, tags: Tags | None = None, limit: int | None = None, page_size: int = MAX_PAGE
+    ) -> RunList:
+        """See ``Client.runs``."""
+        from . import runs
+
+        return await self._run(runs.runs(self.retry, tags, limit, page_size))
+
+    async def run(self, name: str) -> Run:
+        """See ``Client.run``."""
+        from . import runs
+
+        return await self._run(runs.run(self.retry, name))
+
+    async def delete_run(self, name: str) -> None:
+        """See ``Client.delete_run``."""
+        from . import runs
+
+        await self._run(runs.delete_run(self.retry, name))
+
+    async def log_batch(
+        self,
+        run: str,
+        predictions: Any,
+        targets: Any,
+        weights: Any = None,
+        *,
+        split: str = "default",
+        step: int | None = None,
+        time: datetime | str | None = None,
+        batch_id: str | None = None,
+        **options: Unpack[BatchOptions],
+    ) -> LoggedBatch:
+        """See ``Client.log_batch``."""
+        from . import runs
+
+        return await self._run(
+            runs.log_batch(
+                self.retry, run, predictions, targets, weights, split, step, time, batch_id, options
+            )
+        )
+
+    async def summary(self, run: str, **window: Unpack[Window]) -> RunSummary:
+        """See ``Client.summary``."""
+        from . import runs
+
+        return await self._run(runs.summary(self.retry, run, window))
+
+    async def series(
+        self,
+        run: str,
+        by: Literal["step", "time"] = "step",
+        interval: str | int | None = None,
+        max_points: int | None = None,
+        **window: Unpack[Window],
+    ) -> Series:
+        """See ``Client.series``."""
+        from . import runs
+
+        return await self._run(runs.series(self.retry, run, by, interval, max_points, window))
 
     async def _run(self, plan: Plan[T]) -> T:
         outcome: plans.Outcome = None

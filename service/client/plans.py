@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .results import CurveResult
 
 T = TypeVar("T")
+# The most runs one page of GET /v1/runs holds.
+MAX_PAGE = 1000
 LossSpec = str | Mapping[str, Any]
 Losses = LossSpec | Sequence[LossSpec]
 
@@ -70,8 +72,12 @@ class EvaluateOptions(TypedDict, total=False):
     array_encoding: Literal["list", "base64"]
 
 
-def send(retry: Retry, call: Call) -> Plan[httpx.Response]:
-    """Send ``call`` until it succeeds, retrying as ``retry`` allows; a problem answer raises."""
+def send(retry: Retry, call: Call, done_on_retry: frozenset[int] = frozenset()) -> Plan[httpx.Response]:
+    """Send ``call`` until it succeeds, retrying as ``retry`` allows; a problem answer raises.
+
+    ``done_on_retry``: statuses that, answered to a retry, mean that an earlier try took effect
+    (a DELETE whose answer was lost is answered 404 when tried again); returned, not raised.
+    """
     for attempt in itertools.count():
         outcome = yield call
         if isinstance(outcome, Exception):
@@ -82,7 +88,7 @@ def send(retry: Retry, call: Call) -> Plan[httpx.Response]:
             assert outcome is not None
             delay = retry.after_response(attempt, outcome, call.idempotent)
             if delay is None:
-                if outcome.is_success:
+                if outcome.is_success or (attempt and outcome.status_code in done_on_retry):
                     return outcome
                 raise ProblemError.from_response(outcome)
         yield Sleep(delay)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
 import httpx
 
 from . import plans
 from .base import DEFAULT_URL, ClientBase
-from .plans import Call, EvaluateOptions, Losses, Plan, Sleep
+from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Plan, Sleep
 
 if TYPE_CHECKING:
     from .bodies import Body
     from .results import CurveResult, Evaluation
+    from .run_results import CreatedRun, LoggedBatch, Run, RunList, RunSummary, Series
+    from .runs import BatchOptions, Tags, Window
     from .structs import LossInfo
 
 T = TypeVar("T")
@@ -105,6 +108,93 @@ class Client(ClientBase):
         """Any call of the API; its JSON answer. Retried only when ``idempotent`` (by default:
         GET, HEAD, OPTIONS, PUT and DELETE)."""
         return self._run(plans.request(self.retry, method, path, json, params, idempotent))
+
+    # ---- runs (/v1/runs) ---------------------------------------------------------------------
+
+    def create_run(
+        self,
+        name: str,
+        losses: Losses,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> CreatedRun:
+        """Create run ``name`` with its losses (fixed for its life), or find it with the same
+        losses; ``.created`` says which. Other losses: ``ProblemError`` 409. A description or tags
+        given replace the stored ones."""
+        from . import runs
+
+        return self._run(runs.create_run(self.retry, name, losses, description, tags))
+
+    def runs(self, tags: Tags | None = None, limit: int | None = None, page_size: int = MAX_PAGE) -> RunList:
+        """Runs, newest first, having every tag in ``tags`` (``{"team": "vision"}`` or
+        ``["team:vision"]``): all of them, or the first ``limit``, fetched ``page_size`` a page."""
+        from . import runs
+
+        return self._run(runs.runs(self.retry, tags, limit, page_size))
+
+    def run(self, name: str) -> Run:
+        """One run: its losses, tags, splits, batches and extent."""
+        from . import runs
+
+        return self._run(runs.run(self.retry, name))
+
+    def delete_run(self, name: str) -> None:
+        """Delete a run and all its history."""
+        from . import runs
+
+        self._run(runs.delete_run(self.retry, name))
+
+    def log_batch(
+        self,
+        run: str,
+        predictions: Any,
+        targets: Any,
+        weights: Any = None,
+        *,
+        split: str = "default",
+        step: int | None = None,
+        time: datetime | str | None = None,
+        batch_id: str | None = None,
+        **options: Unpack[BatchOptions],
+    ) -> LoggedBatch:
+        """Evaluate a batch with the run's losses and record it (``POST /v1/runs/{run}/batches``).
+
+        ``split`` (``train``, ``validation``, ``production``...), ``step`` (an epoch or iteration),
+        ``time`` (an aware datetime or RFC 3339; default: when the service receives it) and
+        ``batch_id``: a fresh UUID when not given, the same for every retry of this call, so a batch
+        is recorded once however often it is sent (``.duplicate`` tells a repeat). ``options`` as
+        in ``evaluate``: they shape this answer only.
+        """
+        from . import runs
+
+        return self._run(
+            runs.log_batch(
+                self.retry, run, predictions, targets, weights, split, step, time, batch_id, options
+            )
+        )
+
+    def summary(self, run: str, **window: Unpack[Window]) -> RunSummary:
+        """One merged accumulator per (split, loss) over a window: ``split`` and ``loss`` (a name or
+        a list), ``from_`` and ``to`` (aware datetimes or RFC 3339; from_ <= time < to),
+        ``step_from`` and ``step_to`` (inclusive), ``reduction`` of the window's value."""
+        from . import runs
+
+        return self._run(runs.summary(self.retry, run, window))
+
+    def series(
+        self,
+        run: str,
+        by: Literal["step", "time"] = "step",
+        interval: str | int | None = None,
+        max_points: int | None = None,
+        **window: Unpack[Window],
+    ) -> Series:
+        """A series per (split, loss): a point per step, or per time bucket of ``interval`` (seconds,
+        or ``1m``, ``5m``, ``1h``, ``1d``); adjacent points merged beyond ``max_points``. The window
+        as in ``summary``. Each line gives its points as NumPy arrays (``steps``, ``values``...)."""
+        from . import runs
+
+        return self._run(runs.series(self.retry, run, by, interval, max_points, window))
 
     def _run(self, plan: Plan[T]) -> T:
         outcome: plans.Outcome = None
