@@ -105,12 +105,42 @@ def evaluate(
     api_key: ApiKey = None,
     output: Output = Format.table,
     local: Local = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluate on this Dask cluster (tcp://HOST:PORT) from .npy or .parquet files read by its "
+            "workers; needs the distributed extra.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Evaluate on a local Dask cluster of this many processes, as --scheduler.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Evaluate one or more losses on arrays read from files."""
+    """Evaluate one or more losses on arrays read from files (on a Dask cluster for files larger
+    than memory: --scheduler or --workers)."""
     from . import progress, render
 
     specs = parse_specs(loss)
     options = evaluation_options(reduction, nan_policy, include, top_k)
+    if scheduler is not None or workers is not None:
+        if local or (scheduler is not None and workers is not None):
+            usage_error("choose one of --local, --scheduler and --workers.")
+        if targets is None:
+            usage_error("give the targets too.")
+        from . import cluster
+
+        sources = {"predictions": predictions, "targets": targets}
+        if weights is not None:
+            sources["weights"] = weights
+        result = cluster.evaluate(sources, specs, options, scheduler, workers)
+        show(result, output, render.evaluation(result), array_encoding.value)
+        return
     with progress.Bars() as bars:
         arrays = read_arrays(predictions, targets, weights, bars)
         with connect(url, api_key, local, on_upload=bars.upload) as client:

@@ -1,0 +1,89 @@
+"""``loss-service evaluate --scheduler tcp://HOST:PORT`` or ``--workers N``: evaluation on a Dask
+cluster (``service.distributed``) of ``.npy`` and Parquet files read lazily by the workers, in
+chunks, so that neither this process nor any worker holds the whole arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .common import usage_error
+from .files import split_source
+
+DISTRIBUTED_SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def lazy_array(source: str, role: str) -> Any:
+    """A source as a Dask array read by the workers: ``PATH.npy`` or ``PATH.parquet[:COLUMNS]``."""
+    from .. import distributed
+
+    path, key = split_source(source)
+    kind = DISTRIBUTED_SUFFIXES.get(Path(path).suffix.lower())
+    if source == "-" or kind is None:
+        usage_error(f"{role}: on a cluster, arrays are read from .npy or .parquet files; got {source!r}.")
+    if not Path(path).is_file():
+        usage_error(f"{role}: no such file: {path}")
+    try:
+        if kind == "npy":
+            if key:
+                usage_error(f"{role}: a .npy file holds one array; drop ':{key}'.")
+            return distributed.read_npy(path)
+        import pyarrow.parquet as pq
+
+        columns = key.split(",") if key else pq.ParquetFile(path).schema_arrow.names
+        return distributed.read_parquet(path, [column.strip() for column in columns])
+    except (ValueError, OSError, KeyError) as error:
+        usage_error(f"{role}: cannot read {path} as {kind}: {error}")
+
+
+def evaluate(
+    sources: dict[str, str],
+    specs: list[Any],
+    options: dict[str, Any],
+    scheduler: str | None,
+    workers: int | None,
+) -> Any:
+    """Evaluate on the cluster at ``scheduler``, or on a local cluster of ``workers`` processes."""
+    from contextlib import ExitStack
+
+    from . import progress
+    from .common import call
+
+    try:
+        import distributed as dask_distributed
+
+        from .. import distributed
+    except ImportError:
+        usage_error("evaluating on a cluster needs Dask: pip install 'loss-service[distributed]'")
+    arrays = {role: lazy_array(source, role) for role, source in sources.items()}
+    mismatch = progress.shape_mismatch(arrays)
+    if mismatch:
+        usage_error(mismatch)
+    with ExitStack() as stack:
+        if scheduler is not None:
+            try:
+                client = stack.enter_context(dask_distributed.Client(scheduler, timeout="10s"))
+            except (OSError, TimeoutError) as error:
+                from rich.console import Console
+
+                Console(stderr=True, highlight=False).print(f"[red]cannot reach {scheduler}[/red]: {error}")
+                raise SystemExit(1) from None
+        else:
+            cluster = stack.enter_context(
+                dask_distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
+            )
+            client = stack.enter_context(dask_distributed.Client(cluster))
+        del client  # the default scheduler from here on
+        try:
+            return call(
+                distributed.evaluate,
+                arrays["predictions"],
+                arrays["targets"],
+                specs,
+                arrays.get("weights"),
+                **options,
+            )
+        except ValueError as error:
+            usage_error(str(error))

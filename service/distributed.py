@@ -1,0 +1,582 @@
+"""Evaluation of arrays larger than one machine's memory, on a Dask cluster.
+
+``evaluate(predictions, targets, losses, weights=None, **options)`` answers what ``POST
+/v1/evaluate`` answers for the whole arrays with ``include=["stats"]`` (an ``Evaluation``, as
+``Client.evaluate`` returns), computed chunk by chunk:
+
+1. the arrays are Dask arrays chunked along the samples (anything array-like is wrapped), re-chunked
+   to the same sample chunks, each chunk whole along its other axes;
+2. each chunk is evaluated with the service's core (``service.losses.evaluate`` with
+   ``Options(accumulate=True)`` and the request's ``nan_policy``) into one mergeable accumulator per
+   loss (``service.losses.accumulate``), serialized (``Accumulator.to_bytes``: a few kB however
+   large the chunk);
+3. the accumulators are merged in a tree reduction on the cluster (``split_every`` at a time);
+4. the merged accumulators are finalised once (``Accumulator.finalize`` with the reduction and the
+   loss's transform, e.g. RMSE's square root, applied after merging).
+
+``value``, ``count``, ``weight_sum``, ``omitted``, ``ignored``, ``clipped`` and the statistics'
+``mean``, ``std``, ``min``, ``max`` and ``sum`` equal the service's to about 1e-12 relative (sums
+in another order); quantiles are within the sketch's relative accuracy α = 0.01 of the exact ones
+(``RELATIVE_ACCURACY``). ``stats.top`` is empty: the worst rows are per-sample figures, which
+this evaluation never gathers. ``per_sample``, ``gradient``, ``breakdown``, ``inputs`` and
+reduction ``none`` (per-sample answers) are not offered.
+
+Errors are those of the service. The request (losses, options) is validated as the service
+validates it, and the arrays' shapes before anything is computed. A chunk that breaks a loss's
+contract (a label out of range, a NaN under ``nan_policy="raise"``) gives the problem the service
+would give, located at its row in the whole array: of several culprits, the one the service names
+first (its checks run in order: weights, then non-finite predictions, targets, weights, then each
+loss in order); within one loss, the first chunk's. Two checks look at the whole batch rather than
+at rows, and are made across chunks here: weights that are all 0 (one chunk of zero weights is
+fine), and margin losses' targets that mix the {-1, +1} and {0, 1} encodings (each chunk could use
+one encoding and pass).
+
+Needs the ``distributed`` extra: ``pip install 'loss-service[distributed]'``. The computation runs
+where Dask's default scheduler runs it: the active ``distributed.Client`` when there is one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Unpack
+
+import numpy as np
+
+try:
+    import dask
+    import dask.array as da
+    from dask.delayed import Delayed, delayed
+except ImportError as error:  # pragma: no cover - the extra is part of the test install
+    raise ImportError("service.distributed needs Dask: pip install 'loss-service[distributed]'") from error
+
+from .arrow import column_array
+from .client.evaluation import loss_specs
+from .client.plans import EvaluateOptions, Losses
+from .client.problem import ErrorLocation, ProblemError
+from .client.results import Evaluation, LossResult, Stats
+from .losses import LossSpec, Options, registry
+from .losses import evaluate as evaluate_core
+from .losses.accumulate import Accumulator, Sketch, merge_all
+from .losses.errors import InvalidInput, LossError, NonFiniteInput
+from .losses.evaluate import prepare
+
+__all__ = ["evaluate", "read_npy", "read_parquet"]
+
+# Chunks of a few million elements: large enough that the per-chunk work dwarfs Dask's per-task
+# overhead (~1 ms), small enough that a worker holds a few at once.
+CHUNK_ELEMENTS = 1 << 21
+SPLIT_EVERY = 8
+ROLES = ("predictions", "targets", "weights")
+# The order in which the service's prepare() checks the arrays (see Partial.rank).
+PREPARE_ORDER = {"negative weights": 0, "all-zero weights": 1, "predictions": 2, "targets": 3, "weights": 4}
+
+
+# ---- what a chunk (or a subtree of chunks) hands up the reduction ---------------------------------
+
+
+@dataclass
+class Failure:
+    """A chunk's error as the core raised it, located in the whole arrays.
+
+    ``rank`` orders failures as the service would meet them on the whole arrays: (0, check) for the
+    shared checks, (1, loss position) for a loss's; then the chunk's first row.
+    """
+
+    rank: tuple[int, int, float]
+    kind: str
+    title: str
+    detail: str
+    errors: list[tuple[tuple[str | int, ...], str]]
+
+
+@dataclass
+class Partial:
+    """The reduction's payload: one serialized accumulator per loss (None once any chunk failed),
+    the first failure, and what the whole-batch checks need."""
+
+    accumulators: list[bytes] | None
+    failure: Failure | None = None
+    rows: int = 0
+    kept: int = 0  # rows with finite inputs (the rows a loss sees)
+    any_finite_weight: bool = False
+    any_positive_weight: bool = False
+    first_zero: tuple[int, ...] | None = None  # of the targets, among kept rows (margin losses)
+    first_minus_one: tuple[int, ...] | None = None
+    sign_losses: tuple[int, ...] = field(default_factory=tuple)
+
+
+def _first(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
+def combine(*parts: Partial) -> Partial:
+    """Partials of adjacent chunks as one: accumulators merged, the first failure kept."""
+    failures = [p.failure for p in parts if p.failure is not None]
+    failure = min(failures, key=lambda f: f.rank) if failures else None
+    accumulators = None
+    if failure is None:
+        columns = zip(*(p.accumulators or [] for p in parts), strict=True)
+        accumulators = [merge_all(Accumulator.from_bytes(b) for b in column).to_bytes() for column in columns]
+    first_zero = first_minus_one = None
+    for p in parts:
+        first_zero = _first(first_zero, p.first_zero)
+        first_minus_one = _first(first_minus_one, p.first_minus_one)
+    return Partial(
+        accumulators,
+        failure,
+        rows=sum(p.rows for p in parts),
+        kept=sum(p.kept for p in parts),
+        any_finite_weight=any(p.any_finite_weight for p in parts),
+        any_positive_weight=any(p.any_positive_weight for p in parts),
+        first_zero=first_zero,
+        first_minus_one=first_minus_one,
+        sign_losses=parts[0].sign_losses,
+    )
+
+
+# ---- one chunk -------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _specs(specs: tuple[tuple[str, str], ...]) -> list[LossSpec]:
+    """Loss specs from (canonical name, JSON parameters), validated once per worker process."""
+    resolved = []
+    for name, params in specs:
+        definition = registry.get(name)
+        resolved.append(LossSpec(definition, definition.params.model_validate_json(params)))
+    return resolved
+
+
+def _is_sign_loss(spec: LossSpec) -> bool:
+    """A margin loss: targets in {-1, +1} or in {0, 1}, one encoding per batch."""
+    return "sign" in spec.definition.mode_for(spec.params).targets
+
+
+_ROW = re.compile(r"\b(predictions|targets|weights)\[(\d+)\]")
+
+
+def _shift_text(text: str, start: int) -> str:
+    return _ROW.sub(lambda m: f"{m.group(1)}[{int(m.group(2)) + start}]", text)
+
+
+def _failure(error: LossError, rank: tuple[int, int, float], start: int, kept: int, position: int) -> Failure:
+    """The error located in the whole arrays: rows moved by ``start``, parameters at ``position``,
+    and the chunk's row count in shapes marked, to be replaced by the whole's (``_KEPT``)."""
+    shape = re.compile(rf"\({kept}(?=[,)])")
+
+    def text(value: str) -> str:
+        return shape.sub("(" + _KEPT, _shift_text(value, start))
+
+    errors = []
+    for item in error.errors:
+        location = item.location
+        if location[:1] == ("losses",) and len(location) > 1:
+            location = ("losses", position, *location[2:])
+        elif len(location) > 1 and location[0] in ROLES and isinstance(location[1], int):
+            location = (location[0], location[1] + start, *location[2:])
+        errors.append((location, text(item.message)))
+    return Failure(rank, error.kind, error.title, text(error.detail), errors)
+
+
+_KEPT = "\x00rows\x00"
+
+
+def _prepare_rank(error: LossError) -> int:
+    location = error.errors[0].location if error.errors else ()
+    if isinstance(error, NonFiniteInput):
+        return PREPARE_ORDER[str(location[0])]
+    return PREPARE_ORDER["negative weights"]
+
+
+def evaluate_chunk(
+    predictions: Any,
+    targets: Any,
+    weights: Any,
+    start: int,
+    specs: tuple[tuple[str, str], ...],
+    reduction: str,
+    nan_policy: str,
+) -> Partial:
+    """Evaluate one chunk (rows ``start`` on) with the core, into serialized accumulators."""
+    p = np.asarray(predictions, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    resolved = _specs(specs)
+    signs = tuple(i for i, spec in enumerate(resolved) if _is_sign_loss(spec))
+    partial = Partial(None, rows=int(p.shape[0]), sign_losses=signs)
+    if p.shape[0] == 0:
+        partial.accumulators = [Accumulator.empty().to_bytes() for _ in resolved]
+        return partial
+    zero_weights = False
+    if w is not None:
+        finite = w[np.isfinite(w)]
+        partial.any_finite_weight = bool(finite.size)
+        partial.any_positive_weight = bool(finite.any())
+        # The core refuses a batch whose weights are all 0; the whole may still have positive
+        # weights elsewhere (checked across chunks): evaluate with 1 and zero the weighed sums.
+        zero_weights = bool(finite.size) and not partial.any_positive_weight
+        if zero_weights:
+            w = np.where(np.isfinite(w), 1.0, w)
+    try:
+        data = prepare(p, t, w, nan_policy)  # type: ignore[arg-type]
+    except LossError as error:
+        rank = (0, _prepare_rank(error), float(start))
+        partial.failure = _failure(error, rank, start, int(p.shape[0]), 0)
+        return partial
+    partial.kept = data.n_samples - data.omitted
+    mapped = t
+    if signs:
+        kept_targets = data.rows(t)
+        rows = (
+            np.arange(start, start + p.shape[0]) if data.keep is None else np.flatnonzero(data.keep) + start
+        )
+        for value, name in ((0.0, "first_zero"), (-1.0, "first_minus_one")):
+            hits = kept_targets == value
+            if hits.any():
+                index = np.unravel_index(int(np.argmax(hits)), hits.shape)
+                setattr(partial, name, (int(rows[index[0]]), *(int(i) for i in index[1:])))
+        if partial.first_zero is not None and partial.first_minus_one is not None:
+            # Both encodings in this chunk: the whole is refused (see finish()); 0 and -1 both
+            # mean "negative", so the chunk is still evaluated for the other checks.
+            mapped = np.where(t == 0.0, -1.0, t)
+    options = Options(
+        reduction=reduction,  # type: ignore[arg-type]
+        nan_policy=nan_policy,  # type: ignore[arg-type]
+        include=frozenset(),
+        accumulate=True,
+    )
+    accumulators = []
+    for position, spec in enumerate(resolved):
+        try:
+            (result,) = evaluate_core([spec], p, mapped if position in signs else t, w, options)
+        except LossError as error:
+            partial.failure = _failure(error, (1, position, float(start)), start, partial.kept, position)
+            return partial
+        accumulator = result.accumulator
+        assert accumulator is not None
+        if zero_weights:
+            accumulator = replace(
+                accumulator,
+                weight_sum=0.0,
+                total=0.0,
+                sum=0.0,
+                m2=0.0,
+                min=math.inf,
+                max=-math.inf,
+                sketch=Sketch.empty(),
+            )
+        accumulators.append(accumulator.to_bytes())
+    partial.accumulators = accumulators
+    return partial
+
+
+# ---- the whole -------------------------------------------------------------------------------------
+
+
+def _problem(failure: Failure, kept: int) -> ProblemError:
+    from .api.problems import TYPE_PREFIX, format_location
+
+    def text(value: str) -> str:
+        return value.replace(_KEPT, str(kept))
+
+    return ProblemError(
+        422,
+        TYPE_PREFIX + failure.kind,
+        failure.title,
+        text(failure.detail),
+        [ErrorLocation(format_location(location), text(message)) for location, message in failure.errors],
+    )
+
+
+def _where(index: tuple[int, ...]) -> str:
+    return "".join(f"[{i}]" for i in index)
+
+
+def _whole_batch_failures(partial: Partial, weighted: bool) -> list[Failure]:
+    """The checks the service makes on the whole batch, which no single chunk can make."""
+    failures = []
+    if weighted and partial.any_finite_weight and not partial.any_positive_weight:
+        message = "weights are all 0: at least one sample needs a positive weight."
+        rank = (0, PREPARE_ORDER["all-zero weights"], 0.0)
+        failures.append(
+            Failure(rank, InvalidInput.kind, InvalidInput.title, message, [(("weights",), message)])
+        )
+    zero, minus = partial.first_zero, partial.first_minus_one
+    if partial.sign_losses and zero is not None and minus is not None:
+        # The message of service.losses.margin.signs, with both rows in the whole array.
+        message = (
+            f"targets{_where(zero)} = 0 but targets{_where(minus)} = -1: the targets mix the encodings "
+            "{-1, +1} and {0, 1}. Send one encoding per request."
+        )
+        rank = (1, partial.sign_losses[0], math.inf)  # after that loss's row-by-row checks
+        failures.append(
+            Failure(rank, InvalidInput.kind, InvalidInput.title, message, [(("targets", *zero), message)])
+        )
+    return failures
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def finish(
+    partial: Partial, specs: Sequence[LossSpec], reduction: str, include: frozenset[str], weighted: bool
+) -> Evaluation:
+    """The merged accumulators as evaluate's answer (or the first problem, raised)."""
+    failures = _whole_batch_failures(partial, weighted)
+    if partial.failure is not None:
+        failures.append(partial.failure)
+    if failures:
+        raise _problem(min(failures, key=lambda f: f.rank), partial.kept) from None
+    assert partial.accumulators is not None
+    results = []
+    for spec, data in zip(specs, partial.accumulators, strict=True):
+        summary = Accumulator.from_bytes(data).finalize(reduction, spec.definition.transform)
+        stats = None
+        if "stats" in include:
+            stats = Stats(
+                mean=_number(summary.mean),
+                std=_number(summary.std),
+                min=_number(summary.min),
+                max=_number(summary.max),
+                sum=_number(summary.sum),
+                quantiles={q: _number(v) for q, v in summary.quantiles.items()},
+                top=[],
+            )
+        results.append(
+            LossResult(
+                loss=spec.definition.name,
+                params=spec.params.model_dump(mode="json"),
+                reduction=reduction,
+                value=_number(summary.value),
+                count=summary.count,
+                weight_sum=_number(summary.weight_sum),
+                omitted=summary.omitted,
+                ignored=summary.ignored,
+                clipped=summary.clipped,
+                stats=stats,
+            )
+        )
+    return Evaluation("v1", partial.rows, results)
+
+
+def _request(losses: Losses, options: Mapping[str, Any]) -> tuple[list[LossSpec], Any]:
+    """The losses and options validated as the service validates a request (same problems)."""
+    from pydantic import ValidationError
+
+    from .api.problems import TYPE_PREFIX, validation_problem
+    from .api.schemas import evaluate_request_model
+    from .api.translate import to_spec
+
+    unknown = set(options) - set(EvaluateOptions.__annotations__)
+    if unknown:
+        raise TypeError(
+            f"evaluate() got unexpected options {sorted(unknown)}; known: "
+            f"{sorted(EvaluateOptions.__annotations__)}"
+        )
+    payload = {"losses": loss_specs(losses), "predictions": None, "targets": None, **options}
+    if "include" in payload:
+        payload["include"] = list(payload["include"])
+    try:
+        request: Any = evaluate_request_model().model_validate(payload)
+    except ValidationError as error:
+        problem = validation_problem(error.errors())
+        raise ProblemError(
+            problem.status,
+            TYPE_PREFIX + problem.kind,
+            problem.title,
+            problem.detail,
+            [ErrorLocation(location, message) for location, message in problem.errors],
+        ) from None
+    unsupported = set(request.include) - {"stats"}
+    if unsupported:
+        raise ValueError(
+            f"include {sorted(unsupported)}: distributed evaluation answers value and stats only; "
+            "per-sample figures (per_sample, gradient, breakdown, inputs) are not gathered."
+        )
+    if request.reduction == "none":
+        raise ValueError(
+            "reduction 'none' answers per-sample losses, which distributed evaluation does not "
+            "gather; use mean, sum or sum_over_batch_size."
+        )
+    return [to_spec(spec) for spec in request.losses], request
+
+
+# ---- arrays ----------------------------------------------------------------------------------------
+
+
+def as_dask(array: Any) -> da.Array:
+    """A Dask array of ``array`` (chunks of about ``CHUNK_ELEMENTS`` rows' worth when wrapped)."""
+    if isinstance(array, da.Array):
+        return array
+    array = np.asarray(array)
+    if array.ndim == 0:
+        return da.from_array(array)
+    row = max(1, math.prod(array.shape[1:]))
+    return da.from_array(array, chunks=(max(1, CHUNK_ELEMENTS // row), *array.shape[1:]))
+
+
+def _aligned(arrays: Mapping[str, da.Array]) -> dict[str, da.Array]:
+    """Every array with the predictions' sample chunks and whole along its other axes."""
+    predictions = arrays["predictions"]
+    if any(math.isnan(size) for array in arrays.values() for size in array.shape):
+        raise ValueError(
+            "the arrays' lengths are unknown (chunks of unknown size); call .compute_chunk_sizes() first."
+        )
+    rows = predictions.chunks[0]
+    aligned = {}
+    for name, array in arrays.items():
+        chunks = {0: rows, **{axis: -1 for axis in range(1, array.ndim)}}
+        aligned[name] = array.rechunk(chunks)
+    return aligned
+
+
+def _check_shapes(arrays: Mapping[str, da.Array], nan_policy: str) -> None:
+    """The service's shape checks (one row per sample, weights (N,)), with its messages: the core's
+    ``prepare`` sees arrays of the same shapes that take no memory (every element the same)."""
+
+    def probe(name: str) -> np.ndarray | None:
+        array = arrays.get(name)
+        return None if array is None else np.broadcast_to(np.float64(0.0), array.shape)
+
+    predictions, targets, weights = probe("predictions"), probe("targets"), probe("weights")
+    assert predictions is not None and targets is not None
+    n = predictions.shape[0] if predictions.ndim else 0
+    if weights is not None and weights.shape == (n,):
+        weights = None  # right; its values are the chunks' business
+    try:
+        prepare(predictions, targets, weights, nan_policy)  # type: ignore[arg-type]
+    except LossError as error:
+        from .api.problems import TYPE_PREFIX, format_location
+
+        raise ProblemError(
+            422,
+            TYPE_PREFIX + error.kind,
+            error.title,
+            error.detail,
+            [ErrorLocation(format_location(e.location), e.message) for e in error.errors],
+        ) from None
+
+
+def evaluate(
+    predictions: Any,
+    targets: Any,
+    losses: Losses,
+    weights: Any = None,
+    *,
+    split_every: int = SPLIT_EVERY,
+    **options: Unpack[EvaluateOptions],
+) -> Evaluation:
+    """Evaluate losses on Dask arrays (or anything array-like) chunk by chunk on the cluster.
+
+    The answer is ``POST /v1/evaluate``'s for the whole arrays (see the module docstring for what is
+    exact, what is within α, and what is left out); ``options`` are evaluate's ``reduction``,
+    ``nan_policy``, ``include`` (``["stats"]`` or ``[]``), ``top_k`` and ``array_encoding`` (the
+    last two change nothing here). Accumulators are merged ``split_every`` at a time.
+    A problem raises ``ProblemError`` as the service would answer it.
+    """
+    if split_every < 2:
+        raise ValueError(f"split_every must be at least 2; got {split_every}.")
+    specs, request = _request(losses, options)
+    given = {"predictions": as_dask(predictions), "targets": as_dask(targets)}
+    if weights is not None:
+        given["weights"] = as_dask(weights)
+    _check_shapes(given, request.nan_policy)
+    arrays = _aligned(given)
+    payload = tuple(
+        (spec.definition.name, spec.params.model_dump_json()) for spec in specs
+    )  # small: the graph carries names and parameters, not objects
+    blocks = {name: array.to_delayed().ravel() for name, array in arrays.items()}
+    starts = np.concatenate([[0], np.cumsum(arrays["predictions"].chunks[0])[:-1]])
+    tasks: list[Delayed] = [
+        delayed(evaluate_chunk, pure=True)(
+            blocks["predictions"][i],
+            blocks["targets"][i],
+            blocks["weights"][i] if "weights" in blocks else None,
+            int(start),
+            payload,
+            request.reduction,
+            request.nan_policy,
+        )
+        for i, start in enumerate(starts)
+    ]
+    while len(tasks) > 1:
+        tasks = [
+            delayed(combine, pure=True)(*tasks[i : i + split_every])
+            for i in range(0, len(tasks), split_every)
+        ]
+    (partial,) = dask.compute(tasks[0])
+    return finish(partial, specs, request.reduction, frozenset(request.include), "weights" in given)
+
+
+# ---- files, read lazily by the workers -------------------------------------------------------------
+
+
+def _npy_rows(path: str, start: int, stop: int) -> np.ndarray:
+    return np.array(np.load(path, mmap_mode="r")[start:stop])
+
+
+def read_npy(path: str | Path, chunk_elements: int = CHUNK_ELEMENTS) -> da.Array:
+    """A ``.npy`` file as a Dask array: each chunk is read by the worker that needs it (memory
+    mapped, so only its rows), never by this process. Workers must see the same path."""
+    path = str(Path(path).resolve())
+    header = np.load(path, mmap_mode="r")  # reads the header only
+    shape, dtype = header.shape, header.dtype
+    del header
+    if not shape:
+        return da.from_array(np.load(path))
+    rows = max(1, chunk_elements // max(1, math.prod(shape[1:])))
+    parts = [
+        da.from_delayed(
+            delayed(_npy_rows, pure=True)(path, start, min(start + rows, shape[0])),
+            (min(start + rows, shape[0]) - start, *shape[1:]),
+            dtype,
+        )
+        for start in range(0, shape[0], rows)
+    ]
+    return da.concatenate(parts) if parts else da.from_array(np.empty(shape, dtype))
+
+
+def _parquet_rows(path: str, group: int, columns: tuple[str, ...]) -> np.ndarray:
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(path).read_row_group(group, columns=list(columns))
+    arrays = [column_array(table.column(name)) for name in columns]
+    return arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
+
+
+def read_parquet(path: str | Path, columns: str | Sequence[str]) -> da.Array:
+    """Columns of a Parquet file as a Dask array, one chunk per row group, read by the workers.
+
+    One column gives its values (a fixed-size list column gives rows of a 2-D array); several give
+    one column each. Workers must see the same path.
+    """
+    import pyarrow.parquet as pq
+
+    path = str(Path(path).resolve())
+    names = (columns,) if isinstance(columns, str) else tuple(columns)
+    file = pq.ParquetFile(path)
+    schema = file.schema_arrow
+    missing = [name for name in names if name not in schema.names]
+    if missing:
+        raise KeyError(f"{path} has no column {missing[0]!r}; columns: {', '.join(schema.names)}.")
+    # The shape of a row from the first row group's first row (widths are fixed per file).
+    sample = _parquet_rows(path, 0, names)[:1] if file.metadata.num_row_groups else np.empty((0,))
+    groups = [file.metadata.row_group(i).num_rows for i in range(file.metadata.num_row_groups)]
+    parts = [
+        da.from_delayed(
+            delayed(_parquet_rows, pure=True)(path, i, names), (rows, *sample.shape[1:]), sample.dtype
+        )
+        for i, rows in enumerate(groups)
+        if rows
+    ]
+    if not parts:
+        return da.from_array(np.empty((0, *sample.shape[1:]), sample.dtype))
+    return da.concatenate(parts)
