@@ -71,7 +71,7 @@ def evaluate(
         else:
             cluster = stack.enter_context(
                 dask_distributed.LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
                 )
             )
             client = stack.enter_context(dask_distributed.Client(cluster))
