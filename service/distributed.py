@@ -116,8 +116,9 @@ def _first(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> tuple[int, .
     return a if b is None else min(a, b)
 
 
-def combine(*parts: Partial) -> Partial:
+def combine(*given: Partial | np.ndarray) -> Partial:
     """Partials of adjacent chunks as one: accumulators merged, the first failure kept."""
+    parts = [_unwrap(part) for part in given]
     failures = [p.failure for p in parts if p.failure is not None]
     failure = min(failures, key=lambda f: f.rank) if failures else None
     accumulators = None
@@ -490,93 +491,156 @@ def evaluate(
         given["weights"] = as_dask(weights)
     _check_shapes(given, request.nan_policy)
     arrays = _aligned(given)
-    payload = tuple(
-        (spec.definition.name, spec.params.model_dump_json()) for spec in specs
-    )  # small: the graph carries names and parameters, not objects
-    blocks = {name: array.to_delayed().ravel() for name, array in arrays.items()}
-    starts = np.concatenate([[0], np.cumsum(arrays["predictions"].chunks[0])[:-1]])
-    tasks: list[Delayed] = [
-        delayed(evaluate_chunk, pure=True)(
-            blocks["predictions"][i],
-            blocks["targets"][i],
-            blocks["weights"][i] if "weights" in blocks else None,
-            int(start),
-            payload,
-            request.reduction,
-            request.nan_policy,
-        )
-        for i, start in enumerate(starts)
-    ]
+    # The graph carries loss names and parameters, not objects.
+    payload = tuple((spec.definition.name, spec.params.model_dump_json()) for spec in specs)
+    rows = arrays["predictions"].chunks[0]
+    starts = da.from_array(
+        np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64), chunks=((1,) * len(rows),)
+    )
+    # One task per chunk, fused by Dask with the tasks that read its rows of every array (a file
+    # read by read_npy or read_parquet, or slices of an array), so no array travels between workers.
+    inputs: list[Any] = [starts, "i"]
+    for name, array in arrays.items():
+        # The sample axis is shared; every other axis has a letter of its own (whole in one chunk).
+        letters = {"predictions": "abcdefg", "targets": "hjkmnop", "weights": "qrstuvw"}[name]
+        inputs += [array, "i" + letters[: array.ndim - 1]]
+    blocks = da.blockwise(
+        _evaluate_block,
+        "i",
+        *inputs,
+        dtype=object,
+        concatenate=True,
+        align_arrays=False,  # the starts have one element per chunk: same blocks, other sizes
+        adjust_chunks={"i": 1},
+        meta=np.empty((0,), dtype=object),
+        specs=payload,
+        reduction=request.reduction,
+        nan_policy=request.nan_policy,
+    )
+    tasks: list[Delayed] = list(blocks.to_delayed().ravel())
     while len(tasks) > 1:
-        tasks = [
-            delayed(combine, pure=True)(*tasks[i : i + split_every])
-            for i in range(0, len(tasks), split_every)
-        ]
+        groups = [tasks[i : i + split_every] for i in range(0, len(tasks), split_every)]
+        tasks = [delayed(combine, pure=True)(*group) for group in groups]
     (partial,) = dask.compute(tasks[0])
-    return finish(partial, specs, request.reduction, frozenset(request.include), "weights" in given)
+    return finish(_unwrap(partial), specs, request.reduction, frozenset(request.include), "weights" in given)
+
+
+def _evaluate_block(
+    start: np.ndarray,
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    specs: tuple[tuple[str, str], ...],
+    reduction: str,
+    nan_policy: str,
+) -> np.ndarray:
+    """``evaluate_chunk`` as a block of a Dask array: one object, the chunk's Partial."""
+    partial = evaluate_chunk(predictions, targets, weights, int(start[0]), specs, reduction, nan_policy)
+    block = np.empty(1, dtype=object)
+    block[0] = partial
+    return block
+
+
+def _unwrap(part: Partial | np.ndarray) -> Partial:
+    return part if isinstance(part, Partial) else part[0]  # type: ignore[no-any-return]
 
 
 # ---- files, read lazily by the workers -------------------------------------------------------------
 
 
-def _npy_rows(path: str, start: int, stop: int) -> np.ndarray:
-    return np.array(np.load(path, mmap_mode="r")[start:stop])
+class NpyFile:
+    """A ``.npy`` file as an array-like whose slices are read when asked for (memory mapped, so
+    only the rows asked for are read): what ``da.from_array`` needs to read it in the workers."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(Path(path).resolve())
+        header = np.load(self.path, mmap_mode="r")  # reads the header only
+        self.shape: tuple[int, ...] = header.shape
+        self.dtype = header.dtype
+        self.ndim = len(self.shape)
+        stat = Path(self.path).stat()
+        self._token = (self.path, stat.st_size, stat.st_mtime_ns)
+
+    def __dask_tokenize__(self) -> Any:
+        return ("NpyFile", *self._token)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return np.array(np.load(self.path, mmap_mode="r")[index])
 
 
-def read_npy(path: str | Path, chunk_elements: int = CHUNK_ELEMENTS) -> da.Array:
-    """A ``.npy`` file as a Dask array: each chunk is read by the worker that needs it (memory
-    mapped, so only its rows), never by this process. Workers must see the same path."""
-    path = str(Path(path).resolve())
-    header = np.load(path, mmap_mode="r")  # reads the header only
-    shape, dtype = header.shape, header.dtype
-    del header
-    if not shape:
-        return da.from_array(np.load(path))
-    rows = max(1, chunk_elements // max(1, math.prod(shape[1:])))
-    parts = [
-        da.from_delayed(
-            delayed(_npy_rows, pure=True)(path, start, min(start + rows, shape[0])),
-            (min(start + rows, shape[0]) - start, *shape[1:]),
-            dtype,
-        )
-        for start in range(0, shape[0], rows)
-    ]
-    return da.concatenate(parts) if parts else da.from_array(np.empty(shape, dtype))
+def chunk_rows(shape: tuple[int, ...], chunk_elements: int = CHUNK_ELEMENTS) -> int:
+    """Rows per chunk for about ``chunk_elements`` elements."""
+    return max(1, chunk_elements // max(1, math.prod(shape[1:])))
 
 
-def _parquet_rows(path: str, group: int, columns: tuple[str, ...]) -> np.ndarray:
-    import pyarrow.parquet as pq
+def read_npy(
+    path: str | Path, chunk_elements: int = CHUNK_ELEMENTS, rows: int | tuple[int, ...] | None = None
+) -> da.Array:
+    """A ``.npy`` file as a Dask array whose chunks (of about ``chunk_elements``, or of ``rows``
+    rows) are read by the workers that evaluate them, never by this process. Workers must see the
+    same path."""
+    file = NpyFile(path)
+    if not file.shape:
+        return da.from_array(np.load(file.path))
+    chunks = (rows if rows is not None else chunk_rows(file.shape, chunk_elements), *file.shape[1:])
+    return da.from_array(file, chunks=chunks, inline_array=True, meta=np.empty((0,) * file.ndim, file.dtype))
 
-    table = pq.ParquetFile(path).read_row_group(group, columns=list(columns))
-    arrays = [column_array(table.column(name)) for name in columns]
-    return arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
+
+class ParquetColumns:
+    """Columns of a Parquet file as an array-like read by row groups when sliced: one column gives
+    its values (a fixed-size list column the rows of a 2-D array), several one column each."""
+
+    def __init__(self, path: str | Path, columns: str | Sequence[str]) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = str(Path(path).resolve())
+        self.columns = (columns,) if isinstance(columns, str) else tuple(columns)
+        file = pq.ParquetFile(self.path)
+        names = file.schema_arrow.names
+        missing = [name for name in self.columns if name not in names]
+        if missing:
+            raise KeyError(f"{self.path} has no column {missing[0]!r}; columns: {', '.join(names)}.")
+        self.groups = [file.metadata.row_group(i).num_rows for i in range(file.metadata.num_row_groups)]
+        self.bounds = np.concatenate([[0], np.cumsum(self.groups)]).astype(np.int64)
+        # A row's shape and the dtype from the first row group (widths are fixed per file).
+        sample = self._group(0) if self.groups else np.empty((0,))
+        self.shape: tuple[int, ...] = (int(self.bounds[-1]), *sample.shape[1:])
+        self.dtype = sample.dtype
+        self.ndim = len(self.shape)
+        stat = Path(self.path).stat()
+        self._token = (self.path, self.columns, stat.st_size, stat.st_mtime_ns)
+
+    def __dask_tokenize__(self) -> Any:
+        return ("ParquetColumns", *self._token)
+
+    def _group(self, group: int) -> np.ndarray:
+        import pyarrow.parquet as pq
+
+        table = pq.ParquetFile(self.path).read_row_group(group, columns=list(self.columns))
+        arrays = [column_array(table.column(name)) for name in self.columns]
+        return arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        index = index if isinstance(index, tuple) else (index,)
+        rows, rest = index[0], index[1:]
+        start, stop, step = rows.indices(self.shape[0]) if isinstance(rows, slice) else (0, self.shape[0], 1)
+        first = int(np.searchsorted(self.bounds, start, side="right")) - 1
+        last = int(np.searchsorted(self.bounds, stop, side="left"))
+        pieces = [self._group(group) for group in range(max(first, 0), min(last, len(self.groups)))]
+        whole = np.concatenate(pieces) if pieces else np.empty((0, *self.shape[1:]), self.dtype)
+        offset = int(self.bounds[max(first, 0)])
+        selected = whole[start - offset : stop - offset : step]
+        if not isinstance(rows, slice):
+            selected = whole[np.asarray(rows) - offset]
+        return selected[(slice(None), *rest)] if rest else selected
 
 
 def read_parquet(path: str | Path, columns: str | Sequence[str]) -> da.Array:
-    """Columns of a Parquet file as a Dask array, one chunk per row group, read by the workers.
-
-    One column gives its values (a fixed-size list column gives rows of a 2-D array); several give
-    one column each. Workers must see the same path.
-    """
-    import pyarrow.parquet as pq
-
-    path = str(Path(path).resolve())
-    names = (columns,) if isinstance(columns, str) else tuple(columns)
-    file = pq.ParquetFile(path)
-    schema = file.schema_arrow
-    missing = [name for name in names if name not in schema.names]
-    if missing:
-        raise KeyError(f"{path} has no column {missing[0]!r}; columns: {', '.join(schema.names)}.")
-    # The shape of a row from the first row group's first row (widths are fixed per file).
-    sample = _parquet_rows(path, 0, names)[:1] if file.metadata.num_row_groups else np.empty((0,))
-    groups = [file.metadata.row_group(i).num_rows for i in range(file.metadata.num_row_groups)]
-    parts = [
-        da.from_delayed(
-            delayed(_parquet_rows, pure=True)(path, i, names), (rows, *sample.shape[1:]), sample.dtype
-        )
-        for i, rows in enumerate(groups)
-        if rows
-    ]
-    if not parts:
-        return da.from_array(np.empty((0, *sample.shape[1:]), sample.dtype))
-    return da.concatenate(parts)
+    """Columns of a Parquet file (see ``ParquetColumns``) as a Dask array, one chunk per row group,
+    read by the workers that evaluate them. Workers must see the same path."""
+    file = ParquetColumns(path, columns)
+    groups = tuple(rows for rows in file.groups if rows) or (0,)
+    return da.from_array(
+        file, chunks=(groups, *file.shape[1:]), inline_array=True, meta=np.empty((0,) * file.ndim, file.dtype)
+    )

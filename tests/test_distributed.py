@@ -301,5 +301,8 @@ def test_command_line_on_a_local_cluster_and_on_a_scheduler(cluster, tmp_path, s
     assert wrong.exit_code == 1 and "Unknown loss" in wrong.stderr
     csv = runner.invoke(app, [*common[:2], str(tmp_path / "t.csv"), *common[3:], "--workers", "2"])
     assert csv.exit_code == 2 and ".npy or .parquet" in csv.stderr
+    np.save(tmp_path / "short.npy", p[:-1])
+    short = runner.invoke(app, [*common[:2], str(tmp_path / "short.npy"), *common[3:], "--workers", "2"])
+    assert short.exit_code == 2 and "one row per sample" in short.stderr
     stats_only = runner.invoke(app, [*common, "--workers", "2", "--include", "gradient"])
     assert stats_only.exit_code == 2 and "gradient" in stats_only.stderr

@@ -13,27 +13,43 @@ from .files import split_source
 DISTRIBUTED_SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def lazy_array(source: str, role: str) -> Any:
-    """A source as a Dask array read by the workers: ``PATH.npy`` or ``PATH.parquet[:COLUMNS]``."""
+def lazy_arrays(sources: dict[str, str]) -> dict[str, Any]:
+    """Sources as Dask arrays read by the workers (``PATH.npy`` or ``PATH.parquet[:COLUMNS]``), all
+    in the same row chunks (a Parquet file's row groups, or about 2M elements of the predictions)
+    so that each chunk is read where it is evaluated."""
     from .. import distributed
 
-    path, key = split_source(source)
-    kind = DISTRIBUTED_SUFFIXES.get(Path(path).suffix.lower())
-    if source == "-" or kind is None:
-        usage_error(f"{role}: on a cluster, arrays are read from .npy or .parquet files; got {source!r}.")
-    if not Path(path).is_file():
-        usage_error(f"{role}: no such file: {path}")
-    try:
-        if kind == "npy":
-            if key:
-                usage_error(f"{role}: a .npy file holds one array; drop ':{key}'.")
-            return distributed.read_npy(path)
-        import pyarrow.parquet as pq
+    kinds = {}
+    for role, source in sources.items():
+        path, key = split_source(source)
+        kind = DISTRIBUTED_SUFFIXES.get(Path(path).suffix.lower())
+        if source == "-" or kind is None:
+            usage_error(f"{role}: on a cluster, arrays are read from .npy or .parquet files; got {source!r}.")
+        if not Path(path).is_file():
+            usage_error(f"{role}: no such file: {path}")
+        if kind == "npy" and key:
+            usage_error(f"{role}: a .npy file holds one array; drop ':{key}'.")
+        kinds[role] = (kind, path, key)
+    arrays: dict[str, Any] = {}
+    rows: Any = None
+    # Parquet first: its row groups are the chunks the others follow.
+    for role, (kind, path, key) in sorted(kinds.items(), key=lambda item: item[1][0] != "parquet"):
+        try:
+            if kind == "parquet":
+                import pyarrow.parquet as pq
 
-        columns = key.split(",") if key else pq.ParquetFile(path).schema_arrow.names
-        return distributed.read_parquet(path, [column.strip() for column in columns])
-    except (ValueError, OSError, KeyError) as error:
-        usage_error(f"{role}: cannot read {path} as {kind}: {error}")
+                columns = key.split(",") if key else pq.ParquetFile(path).schema_arrow.names
+                arrays[role] = distributed.read_parquet(path, [column.strip() for column in columns])
+            else:
+                shape = distributed.NpyFile(path).shape
+                if rows is None or (isinstance(rows, tuple) and shape and sum(rows) != shape[0]):
+                    rows = distributed.chunk_rows(shape)  # a length mismatch is reported below
+                arrays[role] = distributed.read_npy(path, rows=rows)
+        except (ValueError, OSError, KeyError) as error:
+            usage_error(f"{role}: cannot read {path} as {kind}: {error}")
+        if rows is None and arrays[role].ndim:
+            rows = arrays[role].chunks[0]
+    return {role: arrays[role] for role in sources}
 
 
 def evaluate(
@@ -55,7 +71,7 @@ def evaluate(
         from .. import distributed
     except ImportError:
         usage_error("evaluating on a cluster needs Dask: pip install 'loss-service[distributed]'")
-    arrays = {role: lazy_array(source, role) for role, source in sources.items()}
+    arrays = lazy_arrays(sources)
     mismatch = progress.shape_mismatch(arrays)
     if mismatch:
         usage_error(mismatch)
