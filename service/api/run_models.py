@@ -8,10 +8,11 @@ evaluate and decoded by the array codecs, not walked by Pydantic.
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
+from ..monitoring.alerts import AlertRule
 from ..monitoring.runs import DEFAULT_SPLIT, NAME_PATTERN, SPLIT_PATTERN
 from .schemas import LossResultModel, Number, evaluate_request_model, loss_spec_type
 
@@ -35,6 +36,10 @@ def run_request_model() -> type[BaseModel]:
         ),
         description=(str | None, Field(None, max_length=4096)),
         tags=(dict[TagKey, TagValue] | None, Field(None, max_length=64, description="Up to 64 tags.")),
+        alerts=(
+            list[AlertRule] | None,
+            Field(None, max_length=64, description="Alert rules (replace the run's rules when given)."),
+        ),
     )
 
 
@@ -64,11 +69,31 @@ def batch_request_model() -> type[BaseModel]:
     )
 
 
+class LossStatus(BaseModel):
+    """A loss's diagnostics with the default parameters (validation against train, patience 10)."""
+
+    loss: str
+    params: dict[str, Any]
+    status: str
+    best_step: int | None
+    best_value: Number
+    stop_step: int | None
+
+
+class LatestValue(BaseModel):
+    split: str
+    loss: str
+    params: dict[str, Any]
+    step: int
+    value: Number
+
+
 class RunModel(BaseModel):
     name: str
     losses: list[dict[str, Any]] = Field(description="Canonical names with every parameter.")
     description: str | None
     tags: dict[str, str]
+    alerts: list[AlertRule]
     created_at: str
     batches: int
     splits: list[str]
@@ -76,6 +101,8 @@ class RunModel(BaseModel):
     last_time: str | None
     last_step: int | None
     quantile_relative_accuracy: float
+    diagnostics: list[LossStatus] = Field(description="Per loss, from the by-step values.")
+    latest: list[LatestValue] = Field(description="Per (split, loss): the value at the split's last step.")
 
 
 class RunList(BaseModel):
@@ -153,3 +180,48 @@ class SeriesResponse(BaseModel):
     reduction: str
     quantile_relative_accuracy: float
     series: list[SeriesLineModel]
+
+
+class SplitDiagnosticsModel(BaseModel):
+    split: str
+    points: int = Field(description="Steps in the series.")
+    best_step: int | None
+    best_value: Number
+    last_step: int | None
+    last_value: Number
+    wait: int
+    stop_step: int | None
+    plateau: bool
+
+
+class GapModel(BaseModel):
+    last: Number
+    steps: list[int]
+    values: list[Number]
+
+
+class RuleStateModel(BaseModel):
+    name: str
+    loss: str
+    split: str
+    window: int
+    max: float
+    reduction: str
+    state: Literal["ok", "alert", "no_data"]
+    value: Number
+    batches: int
+
+
+class DiagnosticsResponse(BaseModel):
+    run: str
+    loss: str
+    params: dict[str, Any]
+    split: str
+    reference_split: str
+    status: Literal["diverging", "overfitting", "plateau", "improving", "insufficient_data"]
+    plateau: bool
+    overfitting: bool
+    diverging: bool
+    gap: GapModel
+    splits: list[SplitDiagnosticsModel]
+    alerts: list[RuleStateModel]

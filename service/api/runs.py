@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -19,8 +20,18 @@ from starlette.responses import Response
 from ..config import Settings
 from ..losses.accumulate import RELATIVE_ACCURACY, Summary
 from ..losses.base import Reduction
+from ..monitoring.diagnostics import DiagnosticsParams
+from ..monitoring.diagnostics import to_dict as diagnostics_dict
 from ..monitoring.history import STEP_SERIES, TIME_SERIES, Merged
-from ..monitoring.runs import NAME_PATTERN, SPLIT_PATTERN, BatchFields, BatchOutcome, Monitor, Run
+from ..monitoring.runs import (
+    NAME_PATTERN,
+    SPLIT_PATTERN,
+    BatchFields,
+    BatchOutcome,
+    Monitor,
+    Run,
+    RunOverview,
+)
 from ..monitoring.windows import Query as Window
 from ..monitoring.windows import parse_interval
 from . import translate
@@ -29,6 +40,7 @@ from .problems import Problem
 from .run_models import (
     MAX_STEP,
     BatchResponse,
+    DiagnosticsResponse,
     RunList,
     RunModel,
     SeriesResponse,
@@ -76,13 +88,19 @@ def invalid_query(location: str, detail: str) -> Problem:
     return Problem(422, "invalid-query", "Invalid query", f"{location}: {detail}", [(location, detail)])
 
 
-def run_body(run: Run) -> dict[str, Any]:
+def run_body(run: Run, overview: RunOverview | None) -> dict[str, Any]:
     record = run.record
-    return {
+    specs = run.losses()
+
+    def params(index: int) -> dict[str, Any]:
+        return {k: v for k, v in specs[index].items() if k != "name"}
+
+    body = {
         "name": record.name,
-        "losses": run.losses(),
+        "losses": specs,
         "description": record.description,
         "tags": record.tags,
+        "alerts": [rule.model_dump() for rule in run.alerts()],
         "created_at": rfc3339(record.created_at),
         "batches": record.batches,
         "splits": list(record.splits),
@@ -90,7 +108,32 @@ def run_body(run: Run) -> dict[str, Any]:
         "last_time": rfc3339(record.last_time),
         "last_step": record.last_step,
         "quantile_relative_accuracy": RELATIVE_ACCURACY,
+        "diagnostics": [],
+        "latest": [],
     }
+    if overview is not None:
+        body["diagnostics"] = [
+            {
+                "loss": specs[index]["name"],
+                "params": params(index),
+                "status": result.status,
+                "best_step": result.splits[result.split].best_step,
+                "best_value": result.splits[result.split].best_value,
+                "stop_step": result.splits[result.split].stop_step,
+            }
+            for index, result in overview.statuses
+        ]
+        body["latest"] = [
+            {
+                "split": split,
+                "loss": specs[index]["name"],
+                "params": params(index),
+                "step": step,
+                "value": value,
+            }
+            for split, index, step, value in overview.latest
+        ]
+    return body
 
 
 def figures(merged: Merged, summary: Summary) -> dict[str, Any]:
@@ -147,16 +190,18 @@ def batch_body(outcome: BatchOutcome, encoding: Any) -> dict[str, Any]:
 )
 async def create_run(run: RunName, request: Request) -> Response:
     payload = await read_json(request, settings_of(request).max_body_bytes)
-    body = run_request_model().model_validate(payload)
-    given = body.model_fields_set
-    found, created = await monitor_of(request).put_run(
+    body: Any = run_request_model().model_validate(payload)
+    monitor = monitor_of(request)
+    found, created = await monitor.put_run(
         run,
-        [translate.to_spec(spec) for spec in body.losses],  # type: ignore[attr-defined]
-        body.description,  # type: ignore[attr-defined]
-        body.tags if "tags" in given else None,  # type: ignore[attr-defined]
-        "description" in given,
+        [translate.to_spec(spec) for spec in body.losses],
+        body.description,
+        body.tags,
+        body.alerts,
+        given=body.model_fields_set,
     )
-    return json_response(run_body(found), 201 if created else 200)
+    overview = await monitor.overview([found])
+    return json_response(run_body(found, overview[found.id]), 201 if created else 200)
 
 
 def _cursor(cursor: str | None) -> int | None:
@@ -202,8 +247,12 @@ async def list_runs(
         str | None, Query(max_length=64, description="next_cursor of the previous page.")
     ] = None,
 ) -> Response:
-    runs = await monitor_of(request).list_runs(_tags(tag), limit, _cursor(cursor))
-    return json_response({"runs": [run_body(r) for r in runs], "next_cursor": _next_cursor(runs, limit)})
+    monitor = monitor_of(request)
+    runs = await monitor.list_runs(_tags(tag), limit, _cursor(cursor))
+    overview = await monitor.overview(runs)
+    return json_response(
+        {"runs": [run_body(r, overview[r.id]) for r in runs], "next_cursor": _next_cursor(runs, limit)}
+    )
 
 
 @router.get(
@@ -214,7 +263,9 @@ async def list_runs(
     responses=_problem_responses(401, 404, 422, 503),
 )
 async def get_run(run: RunName, request: Request) -> Response:
-    return json_response(run_body(await monitor_of(request).get_run(run)))
+    monitor = monitor_of(request)
+    found = await monitor.get_run(run)
+    return json_response(run_body(found, (await monitor.overview([found]))[found.id]))
 
 
 @router.delete(
@@ -408,3 +459,67 @@ async def run_series(
             "series": series,
         }
     )
+
+
+@router.get(
+    "/{run}/diagnostics",
+    operation_id="run_diagnostics",
+    summary="Training diagnostics of one loss: early stopping, plateau, gap, overfitting, divergence; alerts",
+    response_model=DiagnosticsResponse,
+    responses=_problem_responses(401, 404, 422, 503),
+)
+async def run_diagnostics(
+    run: RunName,
+    request: Request,
+    loss: Annotated[
+        str | None, Query(max_length=64, description="Required when the run has several losses.")
+    ] = None,
+    split: Annotated[str, Query(pattern=SPLIT_PATTERN, description="The split diagnosed.")] = "validation",
+    reference_split: Annotated[str, Query(pattern=SPLIT_PATTERN, description="Compared with.")] = "train",
+    patience: Annotated[
+        int, Query(ge=0, le=MAX_STEP, description="Steps without improvement before a stop.")
+    ] = 10,
+    min_delta: Annotated[float, Query(ge=0, allow_inf_nan=False, description="Smallest improvement.")] = 0.0,
+    baseline: Annotated[
+        str | None, Query(max_length=32, description="A value to beat (a number; empty: none).")
+    ] = None,
+    start_from_step: Annotated[
+        int, Query(ge=0, le=MAX_STEP, description="Warm-up: earlier steps ignored.")
+    ] = 0,
+    divergence: Annotated[
+        float, Query(ge=1, allow_inf_nan=False, description="Growth factor that diverges.")
+    ] = 2.0,
+) -> Response:
+    if baseline in (None, ""):
+        parsed_baseline = None
+    else:
+        try:
+            parsed_baseline = float(baseline)  # type: ignore[arg-type]
+        except ValueError:
+            parsed_baseline = math.nan
+        if not math.isfinite(parsed_baseline):
+            raise invalid_query(
+                "query.baseline", f"baseline must be a finite number or empty; got {baseline!r}."
+            )
+    params = DiagnosticsParams(
+        split=split,
+        reference_split=reference_split,
+        patience=patience,
+        min_delta=min_delta,
+        baseline=parsed_baseline,
+        start_from_step=start_from_step,
+        divergence=divergence,
+    )
+    found, index, result, rules = await monitor_of(request).diagnostics(run, loss, params)
+    spec = found.losses()[index]
+    body = {
+        "run": found.record.name,
+        "loss": spec["name"],
+        "params": {k: v for k, v in spec.items() if k != "name"},
+        **diagnostics_dict(result),
+        "alerts": [
+            {**state.rule.model_dump(), "state": state.state, "value": state.value, "batches": state.batches}
+            for state in rules
+        ],
+    }
+    return json_response(body)

@@ -1,220 +1,63 @@
 """Mergeable accumulators: a batch's per-sample losses reduced to what any window of batches needs.
 
 An ``Accumulator`` holds, for one loss over a set of samples, everything from which the figures of
-``POST /v1/evaluate`` on those samples follow, and two accumulators merge into the accumulator of the
+``POST /v1/evaluate`` on those samples follow, and accumulators merge into the accumulator of the
 union of their samples:
 
-    count        samples that count (n)          merged by addition
-    weight_sum   W = Σ wᵢ (effective weights)    merged by addition
-    total        Σ sᵢ aᵢ (the reductions' sum)   merged by addition
-    sum          Σ wᵢ lᵢ (the statistics' sum)   merged by addition
-    m2           Σ wᵢ (lᵢ − l̄)²                  Chan et al.'s pairwise update:
-                                                  M₂ = M₂ᵃ + M₂ᵇ + (l̄ᵇ − l̄ᵃ)² Wᵃ Wᵇ / W
-    min, max     over samples of positive weight  merged by min / max
-    omitted, ignored, clipped, nonfinite          merged by addition
-    sketch       quantile sketch (below)          merged bucket by bucket
+    count        samples that count (n)           merged by addition
+    weight_sum   W = Σ wᵢ (effective weights)     merged by addition
+    total        Σ sᵢ aᵢ (the reductions' sum)    merged by addition
+    sum          Σ wᵢ lᵢ (the statistics' sum)    merged by addition
+    m2           Σ wᵢ (lᵢ − l̄)²                   M₂ = Σⱼ M₂ʲ + Σⱼ Wʲ (l̄ʲ − l̄)², the parallel form
+                                                   of Chan et al.'s update (l̄ʲ = sumʲ / Wʲ)
+    min, max     over samples of positive weight   merged by min / max
+    omitted, ignored, clipped, nonfinite           merged by addition
+    sketch       DDSketch of the lᵢ (``sketch.py``) merged bucket by bucket
 
 with aᵢ, fᵢ, sᵢ, wᵢ = sᵢ fᵢ and lᵢ = aᵢ / fᵢ as in ``base.py``. ``finalize`` gives the value for a
 reduction (mean = total / W, sum = total, sum_over_batch_size = total / n, then a loss's transform
-such as RMSE's square root) and the statistics: mean = sum / W, std = √(M₂ / W) (population),
-min, max, sum, and quantiles. ``nonfinite`` counts rows with a non-finite input under
-``nan_policy="propagate"``: as in ``evaluate``, any such row makes the value and the statistics
-unknown (NaN) while ``count`` includes it.
+such as RMSE's square root, applied after merging) and the statistics: mean = sum / W,
+std = √(M₂ / W) (population), min, max, sum, and quantiles. ``nonfinite`` counts rows with a
+non-finite input under ``nan_policy="propagate"``: as in ``evaluate``, any such row makes the value
+and the statistics unknown (NaN) while ``count`` includes it.
 
-Moments merge exactly up to rounding (sums, and Chan's update instead of Σw·l², which would lose
-the variance of large, close losses to cancellation), so that a window's figures equal those of
-``evaluate`` on the concatenated batches to about 1e-12 relative.
+Second moments never come from Σw·l² − W·l̄², which loses the variance of large, close losses to
+cancellation; merged moments equal those of ``evaluate`` on the concatenated batches to about
+1e-12 relative. A quantile q is the weighted inverted-CDF quantile of the bucketed values (the
+first bucket at which the cumulative weight reaches q·W, NumPy's ``inverted_cdf`` rule), clamped
+to [min, max]: within α·|x_q| of the true inverted-CDF quantile x_q.
 
-The quantile sketch is DDSketch (Masson, Rim & Lee, VLDB 2019) with its logarithmic mapping: a
-value x > 0 falls in bucket k = ⌈log_γ x⌉, γ = (1 + α)/(1 − α), and the bucket is represented by
-2γᵏ/(1 + γ), which is within α·x of every value in it. Negative values use a mirrored set of
-buckets, zero (and |x| ≤ 2.3e-308, the smallest value the mapping separates from 0, as in the
-``ddsketch`` package) a bucket of its own, ±inf counters of their own. Buckets hold weights, so a
-merge is the sum of two sparse vectors: exact for counts, and for float weights the same up to the
-order of additions. A quantile q is the weighted inverted-CDF quantile of the bucketed values: the
-first bucket at which the cumulative weight reaches q·W (NumPy's ``inverted_cdf`` rule), clamped to
-[min, max]; it is within α·|x_q| of the true inverted-CDF quantile x_q. Bucket keys are those of
-``ddsketch.mapping.LogarithmicMapping`` (checked against it in the tests), computed for a whole
-array at once.
+A window of a run merges thousands of accumulators into hundreds of points; ``Table`` does that
+column by column — every accumulator's scalars in arrays, every bucket of every sketch in one
+array of (owner, ordinal, weight) — so that merging by groups and finalising are a few NumPy
+passes, not a Python loop per accumulator.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .sketch import INF_ORDINAL, MAPPING, ORDINAL_SPAN, RELATIVE_ACCURACY, Sketch, representatives
 from .stats import QUANTILE_KEYS, QUANTILES
 
-RELATIVE_ACCURACY = 0.01
+__all__ = [
+    "MAPPING",
+    "RELATIVE_ACCURACY",
+    "Accumulator",
+    "Sketch",
+    "Sums",
+    "Summary",
+    "Table",
+    "merge_all",
+    "value_of",
+]
 
-
-@dataclass(frozen=True)
-class LogarithmicMapping:
-    """DDSketch's memory-optimal mapping of positive values to integer bucket keys."""
-
-    relative_accuracy: float
-
-    @property
-    def gamma(self) -> float:
-        return 1 + 2 * self.relative_accuracy / (1 - self.relative_accuracy)
-
-    @property
-    def multiplier(self) -> float:
-        """1 / log₂ γ, so that key = ⌈log₂(x) · multiplier⌉ (the ``ddsketch`` package's formula)."""
-        return math.log(2) / math.log1p(2 * self.relative_accuracy / (1 - self.relative_accuracy))
-
-    @property
-    def min_possible(self) -> float:
-        """The smallest magnitude with a bucket of its own; anything at or below it counts as 0."""
-        return sys.float_info.min * self.gamma
-
-    def keys(self, magnitudes: np.ndarray) -> np.ndarray:
-        """Bucket keys of positive finite values above ``min_possible``."""
-        return np.ceil(np.log2(magnitudes) * self.multiplier).astype(np.int64)
-
-    def values(self, keys: np.ndarray) -> np.ndarray:
-        """The value representing each bucket: 2γᵏ / (1 + γ)."""
-        return np.power(2.0, keys / self.multiplier) * (2.0 / (1 + self.gamma))
-
-
-MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
-_NO_KEYS = np.empty(0, np.int64)
-_NO_WEIGHTS = np.empty(0, np.float64)
-
-
-def _bucket(keys: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Sparse (sorted keys, summed weights) of values already mapped to keys."""
-    if keys.size == 0:
-        return _NO_KEYS, _NO_WEIGHTS
-    low, high = int(keys.min()), int(keys.max())
-    if high - low <= 4 * keys.size + 4096:  # dense enough for one counting pass
-        sums = np.bincount(keys - low, weights=weights, minlength=high - low + 1)
-        present = np.flatnonzero(sums)
-        return present + low, sums[present].astype(np.float64, copy=False)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    return unique, np.bincount(inverse, weights=weights, minlength=unique.size).astype(np.float64)
-
-
-@dataclass(frozen=True)
-class Sketch:
-    """A DDSketch of weighted values: sparse buckets for x > 0 and for x < 0 (keyed by |x|), and
-    the weights of 0, +inf and −inf. Keys are sorted ascending; every stored weight is > 0."""
-
-    positive_keys: np.ndarray
-    positive_weights: np.ndarray
-    negative_keys: np.ndarray
-    negative_weights: np.ndarray
-    zero: float = 0.0
-    posinf: float = 0.0
-    neginf: float = 0.0
-
-    @classmethod
-    def empty(cls) -> Sketch:
-        return cls(_NO_KEYS, _NO_WEIGHTS, _NO_KEYS, _NO_WEIGHTS)
-
-    @classmethod
-    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> Sketch:
-        """The sketch of ``values`` (no NaN) with positive ``weights`` (None: weight 1 each)."""
-        if values.size == 0:
-            return cls.empty()
-        tiny = MAPPING.min_possible
-        low, high = float(values.min()), float(values.max())
-        if low > tiny and high < math.inf:  # the usual case: every loss positive and finite
-            keys, sums = _bucket(MAPPING.keys(values), weights)
-            return cls(keys, sums, _NO_KEYS, _NO_WEIGHTS)
-
-        def weight_of(mask: np.ndarray) -> float:
-            return float(np.count_nonzero(mask) if weights is None else weights[mask].sum())
-
-        def side(mask: np.ndarray, magnitudes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            if not mask.any():
-                return _NO_KEYS, _NO_WEIGHTS
-            return _bucket(MAPPING.keys(magnitudes[mask]), None if weights is None else weights[mask])
-
-        positive = (values > tiny) & (values < math.inf)
-        negative = (values < -tiny) & (values > -math.inf)
-        zero = (values >= -tiny) & (values <= tiny)
-        return cls(
-            *side(positive, values),
-            *side(negative, -values),
-            zero=weight_of(zero),
-            posinf=weight_of(values == math.inf),
-            neginf=weight_of(values == -math.inf),
-        )
-
-    @property
-    def weight(self) -> float:
-        return float(
-            self.positive_weights.sum() + self.negative_weights.sum() + self.zero + self.posinf + self.neginf
-        )
-
-    @property
-    def buckets(self) -> int:
-        return int(self.positive_keys.size + self.negative_keys.size)
-
-    @staticmethod
-    def merge_all(sketches: Sequence[Sketch]) -> Sketch:
-        """The sketch of the union of the sketches' values: bucket weights added key by key."""
-        if len(sketches) == 1:
-            return sketches[0]
-
-        def side(keys: list[np.ndarray], weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            present = [i for i, k in enumerate(keys) if k.size]
-            if not present:
-                return _NO_KEYS, _NO_WEIGHTS
-            if len(present) == 1:
-                return keys[present[0]], weights[present[0]]
-            return _bucket(
-                np.concatenate([keys[i] for i in present]), np.concatenate([weights[i] for i in present])
-            )
-
-        return Sketch(
-            *side([s.positive_keys for s in sketches], [s.positive_weights for s in sketches]),
-            *side([s.negative_keys for s in sketches], [s.negative_weights for s in sketches]),
-            zero=_fsum(s.zero for s in sketches),
-            posinf=_fsum(s.posinf for s in sketches),
-            neginf=_fsum(s.neginf for s in sketches),
-        )
-
-    def quantiles(self, quantiles: Sequence[float], low: float, high: float) -> np.ndarray:
-        """Weighted inverted-CDF quantiles of the sketched values, clamped to [low, high].
-
-        The buckets in ascending order of value: −inf, negative buckets by descending key, zero,
-        positive buckets by ascending key, +inf. Quantile q is the first bucket whose cumulative
-        weight divided by the total reaches q (as NumPy's weighted ``inverted_cdf``).
-        """
-        weights = np.concatenate(
-            [
-                [self.neginf],
-                self.negative_weights[::-1],
-                [self.zero],
-                self.positive_weights,
-                [self.posinf],
-            ]
-        )
-        representatives = np.concatenate(
-            [
-                [-math.inf],
-                -MAPPING.values(self.negative_keys[::-1]),
-                [0.0],
-                MAPPING.values(self.positive_keys),
-                [math.inf],
-            ]
-        )
-        cdf = np.cumsum(weights)
-        total = cdf[-1]
-        if not total > 0:
-            return np.full(len(quantiles), math.nan)
-        cdf /= total
-        positions = np.minimum(np.searchsorted(cdf, np.asarray(quantiles), side="left"), cdf.size - 1)
-        # A bucket of weight 0 (the fixed 0 and ±inf slots) is never the answer: the cumulative
-        # weight does not grow there, so searchsorted lands on the first bucket that reaches q.
-        return np.clip(representatives[positions], low, high)
+Transform = Callable[[float], tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -329,181 +172,305 @@ class Accumulator:
     def finalize(
         self,
         reduction: str = "mean",
-        transform: object = None,
+        transform: Transform | None = None,
         quantiles: Sequence[float] = QUANTILES,
     ) -> Summary:
-        """The window's figures, as ``evaluate`` gives them on the concatenated samples.
-
-        ``transform`` is the loss definition's (``value, derivative = transform(reduced)``), applied
-        after merging.
-        """
-        nan = math.nan
-        if self.nonfinite:
-            return Summary(
-                value=nan,
-                weight_sum=nan,
-                mean=nan,
-                std=nan,
-                min=nan,
-                max=nan,
-                sum=nan,
-                count=self.count + self.nonfinite,
-                omitted=0,
-                ignored=self.ignored,
-                clipped=self.clipped,
-                quantiles=dict.fromkeys(_keys(quantiles), nan),
-            )
-        weight_sum = self.weight_sum
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if reduction == "mean":
-                value = self.total / weight_sum if weight_sum > 0 else nan
-            elif reduction == "sum":
-                value = self.total
-            elif reduction == "sum_over_batch_size":
-                value = self.total / self.count if self.count else nan
-            else:
-                raise ValueError(f"no value for reduction {reduction!r}")
-        if transform is not None and not math.isnan(value):
-            value = transform(value)[0]  # type: ignore[operator]
-        if self.sketch.weight > 0 and weight_sum > 0:
-            mean = self.sum / weight_sum
-            std = math.sqrt(max(self.m2 / weight_sum, 0.0)) if math.isfinite(self.m2) else nan
-            low, high, total_l = self.min, self.max, self.sum
-            values = self.sketch.quantiles(quantiles, low, high).tolist()
-        else:
-            mean = std = low = high = total_l = nan
-            values = [nan] * len(quantiles)
-        return Summary(
-            value=value,
-            count=self.count,
-            weight_sum=weight_sum,
-            omitted=self.omitted,
-            ignored=self.ignored,
-            clipped=self.clipped,
-            mean=mean,
-            std=std,
-            min=low,
-            max=high,
-            sum=total_l,
-            quantiles=dict(zip(_keys(quantiles), values, strict=True)),
-        )
+        """The figures ``evaluate`` gives on these samples (``transform``: the loss definition's)."""
+        return Table.of([self]).summaries(reduction, transform, quantiles)[0]
 
     # -- serialization ---------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """A compact, versioned binary form: a fixed header, then the sketch's two bucket lists.
-
-        Bucket weights are stored as uint32 when they are all whole numbers (unweighted batches),
-        else as float64; keys as int32 (|key| < 40,000 for every float64).
-        """
-        sketch = self.sketch
-        parts = [
-            _HEADER.pack(
-                _VERSION,
-                self.count,
-                self.omitted,
-                self.ignored,
-                self.clipped,
-                self.nonfinite,
-                self.weight_sum,
-                self.total,
-                self.sum,
-                self.m2,
-                self.min,
-                self.max,
-                sketch.zero,
-                sketch.posinf,
-                sketch.neginf,
-            )
-        ]
-        for keys, weights in (
-            (sketch.positive_keys, sketch.positive_weights),
-            (sketch.negative_keys, sketch.negative_weights),
-        ):
-            whole = (
-                bool(weights.size) and bool(np.all(weights == np.floor(weights))) and weights.max() < 2**32
-            )
-            parts.append(_SIDE.pack(keys.size, 1 if whole else 0))
-            parts.append(keys.astype("<i4").tobytes())
-            parts.append(weights.astype("<u4" if whole else "<f8").tobytes())
-        return b"".join(parts)
+        """A compact, versioned binary form: a fixed header, then the buckets as ordinals (int32)
+        and weights — uint32 when they are all whole numbers (unweighted batches), else float64."""
+        ordinals, weights = self.sketch.ordinals()
+        whole = (
+            bool(weights.size) and bool(np.all(weights == np.floor(weights))) and float(weights.max()) < 2**32
+        )
+        header = _HEADER.pack(
+            _VERSION,
+            self.count,
+            self.omitted,
+            self.ignored,
+            self.clipped,
+            self.nonfinite,
+            self.weight_sum,
+            self.total,
+            self.sum,
+            self.m2,
+            self.min,
+            self.max,
+            ordinals.size,
+            1 if whole else 0,
+        )
+        return header + ordinals.astype("<i4").tobytes() + weights.astype("<u4" if whole else "<f8").tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes | memoryview) -> Accumulator:
-        header = _HEADER.unpack_from(data, 0)
-        if header[0] != _VERSION:
-            raise ValueError(f"unknown accumulator format {header[0]}")
-        (_, count, omitted, ignored, clipped, nonfinite, weight_sum, total, total_l, m2, low, high, zero,
-         posinf, neginf) = header  # fmt: skip
-        offset = _HEADER.size
-        sides = []
-        for _ in range(2):
-            size, whole = _SIDE.unpack_from(data, offset)
-            offset += _SIDE.size
-            keys = np.frombuffer(data, "<i4", size, offset).astype(np.int64)
-            offset += 4 * size
-            dtype = "<u4" if whole else "<f8"
-            weights = np.frombuffer(data, dtype, size, offset).astype(np.float64)
-            offset += np.dtype(dtype).itemsize * size
-            sides.append((keys, weights))
-        sketch = Sketch(*sides[0], *sides[1], zero=zero, posinf=posinf, neginf=neginf)
-        return cls(
-            count, weight_sum, total, total_l, m2, low, high, omitted, ignored, clipped, nonfinite, sketch
-        )
+    def from_bytes(cls, data: bytes) -> Accumulator:
+        return Table.from_blobs([data]).row(0)
 
 
 _VERSION = 1
-_HEADER = struct.Struct("<B5q9d")
-_SIDE = struct.Struct("<IB")
+# version, count, omitted, ignored, clipped, nonfinite, weight_sum, total, sum, m2, min, max,
+# number of buckets, whether their weights are whole numbers.
+_HEADER = struct.Struct("<B5q6dIB")
+INTS = ("count", "omitted", "ignored", "clipped", "nonfinite")
+FLOATS = ("weight_sum", "total", "sum", "m2", "min", "max")
+# Above this many cells, merging buckets sorts (group, ordinal) pairs instead of counting them into
+# a dense (groups × distinct ordinals) matrix.
+DENSE_CELLS = 8_000_000
 
 
-def _fsum(values: Iterable[float]) -> float:
-    """The correctly rounded sum (so one merge of many does not depend on their order), or the float sum where
-    that is not finite (``math.fsum`` refuses inf − inf and intermediate overflow)."""
-    items = list(values)
-    try:
-        return math.fsum(items)
-    except (OverflowError, ValueError):
-        return float(np.sum(items))
+def value_of(
+    total: float, weight_sum: float, count: int, reduction: str = "mean", transform: Transform | None = None
+) -> float:
+    """A loss's value from an accumulator's sums: mean = total / W, sum = total, sum_over_batch_size =
+    total / n, then the loss's transform (RMSE's square root)."""
+    if reduction == "mean":
+        value = total / weight_sum if weight_sum > 0 else math.nan
+    elif reduction == "sum":
+        value = total
+    elif reduction == "sum_over_batch_size":
+        value = total / count if count else math.nan
+    else:
+        raise ValueError(f"no value for reduction {reduction!r}")
+    if transform is not None and not math.isnan(value):
+        value = transform(value)[0]
+    return value
+
+
+@dataclass(frozen=True)
+class Sums:
+    """The scalars of an accumulator that its value needs (``nonfinite`` > 0: the value is unknown)."""
+
+    count: int
+    weight_sum: float
+    total: float
+    nonfinite: int
+
+    @classmethod
+    def of_blob(cls, blob: bytes) -> Sums:
+        """Read from an ``Accumulator.to_bytes`` blob without decoding its sketch."""
+        header = _HEADER.unpack_from(blob)
+        return cls(count=header[1], weight_sum=header[6], total=header[7], nonfinite=header[5])
+
+    def value(self, reduction: str = "mean", transform: Transform | None = None) -> float:
+        if self.nonfinite:
+            return math.nan
+        return value_of(self.total, self.weight_sum, self.count, reduction, transform)
 
 
 def _keys(quantiles: Sequence[float]) -> tuple[str, ...]:
     return QUANTILE_KEYS if tuple(quantiles) == QUANTILES else tuple(str(q) for q in quantiles)
 
 
-def merge_all(accumulators: Iterable[Accumulator]) -> Accumulator:
-    """The accumulator of the union of the accumulators' samples (empty for none).
+@dataclass(frozen=True)
+class Table:
+    """Many accumulators, column by column.
 
-    Sums are added; the second moments by Chan et al.'s update, pairwise in the given order, with
-    the means taken from the exact sums: M₂ = M₂ᵃ + M₂ᵇ + (l̄ᵇ − l̄ᵃ)² Wᵃ Wᵇ / (Wᵃ + Wᵇ).
+    ``ints`` (n, 5) and ``floats`` (n, 6) hold the scalars (``INTS``, ``FLOATS``); the buckets of
+    every sketch are in ``owner`` (the row), ``ordinal`` and ``weight``, sorted by (owner, ordinal).
     """
+
+    ints: np.ndarray
+    floats: np.ndarray
+    owner: np.ndarray
+    ordinal: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(self.ints.shape[0])
+
+    @classmethod
+    def of(cls, accumulators: Sequence[Accumulator]) -> Table:
+        buckets = [a.sketch.ordinals() for a in accumulators]
+        sizes = [o.size for o, _ in buckets]
+        return cls(
+            np.array([[getattr(a, f) for f in INTS] for a in accumulators], np.int64).reshape(-1, len(INTS)),
+            np.array([[getattr(a, f) for f in FLOATS] for a in accumulators], np.float64).reshape(
+                -1, len(FLOATS)
+            ),
+            np.repeat(np.arange(len(accumulators)), sizes),
+            np.concatenate([o for o, _ in buckets]) if buckets else np.empty(0, np.int64),
+            np.concatenate([w for _, w in buckets]) if buckets else np.empty(0, np.float64),
+        )
+
+    @classmethod
+    def from_blobs(cls, blobs: Sequence[bytes]) -> Table:
+        """Decode many ``Accumulator.to_bytes`` blobs at once."""
+        headers = [_HEADER.unpack_from(blob) for blob in blobs]
+        for header in headers:
+            if header[0] != _VERSION:
+                raise ValueError(f"unknown accumulator format {header[0]}")
+        sizes = np.array([h[12] for h in headers], np.int64)
+        whole = np.array([h[13] for h in headers], bool)
+        start = _HEADER.size
+        views = [memoryview(b) for b in blobs]  # slices of a memoryview are not copies
+        counts = sizes.tolist()
+        ordinals = np.frombuffer(
+            b"".join(v[start : start + 4 * n] for v, n in zip(views, counts, strict=True)), "<i4"
+        )
+        weights = np.empty(int(sizes.sum()), np.float64)
+        in_whole = np.repeat(whole, sizes)
+        for flag, dtype, width in ((True, "<u4", 4), (False, "<f8", 8)):
+            parts = [
+                v[start + 4 * n : start + (4 + width) * n]
+                for v, n, w in zip(views, counts, whole.tolist(), strict=True)
+                if w == flag and n
+            ]
+            if parts:
+                weights[in_whole == flag] = np.frombuffer(b"".join(parts), dtype)
+        return cls(
+            np.array([h[1:6] for h in headers], np.int64).reshape(-1, len(INTS)),
+            np.array([h[6:12] for h in headers], np.float64).reshape(-1, len(FLOATS)),
+            np.repeat(np.arange(len(blobs)), sizes),
+            ordinals.astype(np.int64),
+            weights,
+        )
+
+    def row(self, i: int) -> Accumulator:
+        lo, hi = np.searchsorted(self.owner, [i, i + 1])
+        sketch = Sketch.from_ordinals(self.ordinal[lo:hi], self.weight[lo:hi])
+        ints = dict(zip(INTS, map(int, self.ints[i]), strict=True))
+        floats = dict(zip(FLOATS, map(float, self.floats[i]), strict=True))
+        return Accumulator(**ints, **floats, sketch=sketch)  # type: ignore[arg-type]
+
+    def blobs(self) -> list[bytes]:
+        return [self.row(i).to_bytes() for i in range(self.rows)]
+
+    def sums(self, i: int) -> Sums:
+        count, _, _, _, nonfinite = map(int, self.ints[i])
+        return Sums(count, float(self.floats[i, 0]), float(self.floats[i, 1]), nonfinite)
+
+    def merge(self, groups: np.ndarray | Sequence[int], size: int) -> Table:
+        """The table whose row g merges the rows i with ``groups[i] == g`` (g < ``size``)."""
+        groups = np.asarray(groups, np.int64)
+        ints = np.stack(
+            [np.bincount(groups, weights=self.ints[:, j], minlength=size) for j in range(len(INTS))], axis=1
+        ).astype(np.int64)
+        weight_sum, total, total_l, m2, low, high = self.floats.T
+        merged_w = np.bincount(groups, weights=weight_sum, minlength=size)
+        merged_sum = np.bincount(groups, weights=total_l, minlength=size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            own_mean = np.where(weight_sum > 0, total_l / weight_sum, 0.0)
+            group_mean = np.where(merged_w > 0, merged_sum / merged_w, 0.0)
+            deviation = own_mean - group_mean[groups]
+            between = np.where(weight_sum > 0, weight_sum * deviation * deviation, 0.0)
+        merged_m2 = np.bincount(groups, weights=m2 + between, minlength=size)
+        merged_low = np.full(size, math.inf)
+        merged_high = np.full(size, -math.inf)
+        np.minimum.at(merged_low, groups, low)
+        np.maximum.at(merged_high, groups, high)
+        floats = np.stack(
+            [
+                merged_w,
+                np.bincount(groups, weights=total, minlength=size),
+                merged_sum,
+                merged_m2,
+                merged_low,
+                merged_high,
+            ],
+            axis=1,
+        )
+        owner, ordinal, weight = _sum_buckets(groups[self.owner], self.ordinal, self.weight, size)
+        return Table(ints, floats, owner, ordinal, weight)
+
+    def quantiles(self, quantiles: Sequence[float] = QUANTILES) -> np.ndarray:
+        """(rows, len(quantiles)): each row's weighted inverted-CDF quantiles, clamped to [min, max]."""
+        rows = np.arange(self.rows)
+        out = np.full((self.rows, len(quantiles)), math.nan)
+        if not self.owner.size:
+            return out
+        cumulative = np.cumsum(self.weight)
+        starts = np.searchsorted(self.owner, rows, side="left")
+        ends = np.searchsorted(self.owner, rows, side="right")
+        base = np.where(starts > 0, cumulative[np.maximum(starts - 1, 0)], 0.0)
+        totals = np.where(ends > starts, cumulative[np.maximum(ends - 1, 0)] - base, 0.0)
+        targets = base[:, None] + np.asarray(quantiles)[None, :] * totals[:, None]
+        positions = np.searchsorted(cumulative, targets.ravel(), side="left").reshape(targets.shape)
+        positions = np.clip(positions, starts[:, None], np.maximum(ends - 1, starts)[:, None])
+        positions = np.minimum(positions, self.owner.size - 1)
+        values = representatives(self.ordinal[positions])
+        values = np.clip(values, self.floats[:, 4:5], self.floats[:, 5:6])
+        return np.where((totals > 0)[:, None], values, out)
+
+    def summaries(
+        self,
+        reduction: str = "mean",
+        transform: Transform | None = None,
+        quantiles: Sequence[float] = QUANTILES,
+    ) -> list[Summary]:
+        """Each row's figures, as ``evaluate`` gives them (see ``Accumulator.finalize``)."""
+        value_of(0.0, 1.0, 1, reduction)  # refuses an unknown reduction before any work
+        keys = _keys(quantiles)
+        qs = self.quantiles(quantiles)
+        nan = math.nan
+        out = []
+        for i in range(self.rows):
+            count, omitted, ignored, clipped, nonfinite = map(int, self.ints[i])
+            weight_sum, total, total_l, m2, low, high = map(float, self.floats[i])
+            if nonfinite:
+                out.append(Summary(nan, count + nonfinite, nan, 0, ignored, clipped, nan, nan, nan, nan, nan,
+                                   dict.fromkeys(keys, nan)))  # fmt: skip
+                continue
+            value = value_of(total, weight_sum, count, reduction, transform)
+            if weight_sum > 0 and low <= high:
+                mean = total_l / weight_sum
+                std = math.sqrt(max(m2 / weight_sum, 0.0)) if math.isfinite(m2) else nan
+            else:
+                mean = std = low = high = total_l = nan
+            out.append(
+                Summary(
+                    value,
+                    count,
+                    weight_sum,
+                    omitted,
+                    ignored,
+                    clipped,
+                    mean,
+                    std,
+                    low,
+                    high,
+                    total_l,
+                    dict(zip(keys, qs[i].tolist(), strict=True)),
+                )  # fmt: skip
+            )
+        return out
+
+
+def _sum_buckets(
+    groups: np.ndarray, ordinal: np.ndarray, weight: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights summed per (group, ordinal), sorted by group then ordinal.
+
+    The distinct ordinals are found with one counting pass over the bounded ordinal range; the sums
+    then go into a dense (groups × distinct ordinals) matrix when it is small enough, else through
+    a sort of the (group, ordinal) pairs.
+    """
+    if not ordinal.size:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    shifted = ordinal + INF_ORDINAL
+    present = np.zeros(ORDINAL_SPAN, bool)
+    present[shifted] = True
+    columns = np.flatnonzero(present)
+    if size * columns.size <= DENSE_CELLS:
+        column_of = np.cumsum(present) - 1
+        cells = np.bincount(
+            groups * columns.size + column_of[shifted], weights=weight, minlength=size * columns.size
+        ).reshape(size, columns.size)
+        owner, column = np.nonzero(cells)
+        return owner, columns[column] - INF_ORDINAL, cells[owner, column]
+    unique, inverse = np.unique(groups * ORDINAL_SPAN + shifted, return_inverse=True)
+    sums = np.bincount(inverse, weights=weight, minlength=unique.size)
+    return unique // ORDINAL_SPAN, unique % ORDINAL_SPAN - INF_ORDINAL, sums
+
+
+def merge_all(accumulators: Iterable[Accumulator]) -> Accumulator:
+    """The accumulator of the union of the accumulators' samples (empty for none)."""
     items = list(accumulators)
     if not items:
         return Accumulator.empty()
     if len(items) == 1:
         return items[0]
-    weight = total_l = m2 = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for item in items:
-            if item.weight_sum > 0:
-                if weight > 0:
-                    delta = item.sum / item.weight_sum - total_l / weight
-                    m2 += item.m2 + delta * delta * (weight * item.weight_sum) / (weight + item.weight_sum)
-                else:
-                    m2 = item.m2
-                weight += item.weight_sum
-                total_l += item.sum
-    return Accumulator(
-        count=sum(a.count for a in items),
-        weight_sum=_fsum(a.weight_sum for a in items),
-        total=_fsum(a.total for a in items),
-        sum=_fsum(a.sum for a in items),
-        m2=m2,
-        min=min(a.min for a in items),
-        max=max(a.max for a in items),
-        omitted=sum(a.omitted for a in items),
-        ignored=sum(a.ignored for a in items),
-        clipped=sum(a.clipped for a in items),
-        nonfinite=sum(a.nonfinite for a in items),
-        sketch=Sketch.merge_all([a.sketch for a in items]),
-    )
+    return Table.of(items).merge(np.zeros(len(items), np.int64), 1).row(0)

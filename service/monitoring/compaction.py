@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 
 from ..store import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord
-from .history import Piece, merge
+from .history import Piece, merge_groups
 from .windows import MICROSECONDS
 
 # Fold a run's batches once this many are pending; reads merge the pending ones themselves.
@@ -39,18 +39,25 @@ def fold(
             for key in keys_of(batch, loss):
                 groups[key].append(piece)
     stored = load(groups.keys())
-    out = {}
     for key, group in groups.items():
         previous = stored.get(key)
         if previous is not None:
             group.insert(0, Piece.of_aggregate(key, previous))
-        merged = merge(group)
+    keys = list(groups)
+    merged = merge_groups([groups[key] for key in keys])
+    out = {}
+    for key, m in zip(keys, merged, strict=True):
+        sums = m.table.sums(m.row)
         out[key] = Aggregate(
-            merged.batches,
-            merged.first_time,
-            merged.last_time,
-            merged.first_step,
-            merged.last_step,
-            merged.accumulator.to_bytes(),
+            m.batches,
+            m.first_time,
+            m.last_time,
+            m.first_step,
+            m.last_step,
+            m.accumulator().to_bytes(),
+            sums.count,
+            sums.weight_sum,
+            sums.total,
+            sums.nonfinite,
         )
     return out

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..losses.accumulate import Accumulator, Summary, merge_all
-from ..store import Aggregate, AggregateKey, BatchRecord
+import numpy as np
+
+from ..losses.accumulate import Accumulator, Summary, Sums, Table, Transform
+from ..store import Aggregate, AggregateKey, BatchRecord, StepSums
 from .windows import MICROSECONDS
 
 STEP_SERIES, TIME_SERIES = "step", "time"
@@ -73,7 +75,7 @@ def pieces(
 
 @dataclass(frozen=True)
 class Merged:
-    """The merged accumulator of some pieces, with their counts and ranges."""
+    """Some pieces merged: their counts and ranges, and their accumulator (a row of ``table``)."""
 
     split: str
     loss: int
@@ -82,24 +84,43 @@ class Merged:
     last_time: int
     first_step: int | None
     last_step: int | None
-    accumulator: Accumulator
+    table: Table
+    row: int
 
-    def summary(self, reduction: str, transform: Callable[[float], tuple[float, float]] | None) -> Summary:
-        return self.accumulator.finalize(reduction, transform)
+    def accumulator(self) -> Accumulator:
+        return self.table.row(self.row)
 
 
-def merge(group: Sequence[Piece]) -> Merged:
-    steps = [s for p in group for s in (p.first_step, p.last_step) if s is not None]
-    return Merged(
-        group[0].split,
-        group[0].loss,
-        sum(p.batches for p in group),
-        min(p.first_time for p in group),
-        max(p.last_time for p in group),
-        min(steps) if steps else None,
-        max(steps) if steps else None,
-        merge_all(p.accumulator() for p in group),
-    )
+def merge_groups(groups: Sequence[Sequence[Piece]]) -> list[Merged]:
+    """Each group of pieces merged into one accumulator, all in one ``Table.merge``."""
+    blobs = [piece.blob for group in groups for piece in group]
+    owners = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
+    table = Table.from_blobs(blobs).merge(owners, len(groups))
+    out = []
+    for row, group in enumerate(groups):
+        steps = [s for p in group for s in (p.first_step, p.last_step) if s is not None]
+        out.append(
+            Merged(
+                group[0].split,
+                group[0].loss,
+                sum(p.batches for p in group),
+                min(p.first_time for p in group),
+                max(p.last_time for p in group),
+                min(steps) if steps else None,
+                max(steps) if steps else None,
+                table,
+                row,
+            )
+        )
+    return out
+
+
+def finalize(merged: Sequence[Merged], reduction: str, transform: Transform | None) -> list[Summary]:
+    """The figures of merged pieces that share one table (one ``merge_groups``)."""
+    if not merged:
+        return []
+    summaries = merged[0].table.summaries(reduction, transform)
+    return [summaries[m.row] for m in merged]
 
 
 def by_series(items: Iterable[Piece]) -> dict[tuple[str, int], list[Piece]]:
@@ -111,7 +132,8 @@ def by_series(items: Iterable[Piece]) -> dict[tuple[str, int], list[Piece]]:
 
 
 def summarize(items: Iterable[Piece]) -> list[Merged]:
-    return [merge(group) for group in by_series(items).values()]
+    """One merged accumulator per (split, loss)."""
+    return merge_groups(list(by_series(items).values()))
 
 
 def nice_factors() -> Iterator[int]:
@@ -162,9 +184,9 @@ def series(
         cells: dict[int, list[Piece]] = defaultdict(list)
         for key_value, piece in keyed:
             cells[key_value // k].append(piece)
+        order = sorted(cells)
         points = []
-        for cell in sorted(cells):
-            merged = merge(cells[cell])
+        for cell, merged in zip(order, merge_groups([cells[c] for c in order]), strict=True):
             if by == STEP_SERIES:
                 assert merged.first_step is not None and merged.last_step is not None
                 points.append(Point(merged.first_step, merged.last_step, merged))
@@ -172,3 +194,42 @@ def series(
                 points.append(Point(cell * k * unit, (cell + 1) * k * unit, merged))
         out[name] = points
     return out, k
+
+
+# A by-step series of values: (steps ascending, values).
+StepSeries = tuple[list[int], list[float]]
+
+
+def values_by_step(
+    sums: Iterable[StepSums],
+    pending: Iterable[tuple[int, BatchRecord]],
+    transforms: Mapping[tuple[int, int], Transform | None],
+) -> dict[tuple[int, int], dict[str, StepSeries]]:
+    """Per (run id, loss index), per split, the value (reduction mean) at every step.
+
+    From the by-step aggregates' sums and the stepped batches no aggregate holds yet (whose sums
+    are read from their accumulators' headers): nothing is decoded but a few numbers per step.
+    ``transforms`` gives each (run id, loss index)'s transform (RMSE's square root), if any.
+    """
+    cells: dict[tuple[int, int, str], dict[int, list[float]]] = defaultdict(dict)
+    for s in sums:
+        cells[s.run_id, s.loss, s.split][s.step] = [s.count, s.weight_sum, s.total, s.nonfinite]
+    for run_id, batch in pending:
+        assert batch.step is not None
+        for loss, blob in enumerate(batch.accumulators):
+            more = Sums.of_blob(blob)
+            cell = cells[run_id, loss, batch.split].setdefault(batch.step, [0, 0.0, 0.0, 0])
+            cell[0] += more.count
+            cell[1] += more.weight_sum
+            cell[2] += more.total
+            cell[3] += more.nonfinite
+    out: dict[tuple[int, int], dict[str, StepSeries]] = defaultdict(dict)
+    for (run_id, loss, split), by_step in sorted(cells.items()):
+        transform = transforms.get((run_id, loss))
+        steps = sorted(by_step)
+        values = [
+            Sums(int(c[0]), c[1], c[2], int(c[3])).value("mean", transform)
+            for c in (by_step[s] for s in steps)
+        ]
+        out[run_id, loss][split] = (steps, values)
+    return out

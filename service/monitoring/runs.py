@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
@@ -32,13 +32,25 @@ import xxhash
 
 from .. import metrics
 from ..losses import registry
-from ..losses.accumulate import Summary
+from ..losses.accumulate import Summary, Transform
 from ..losses.evaluate import LossResult, LossSpec, Options, evaluate
 from ..store import DuplicateBatch, NewBatch, RunRecord, Store, StoreUnavailable, connect
+from .alerts import AlertRule, RuleState, judge
 from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold
+from .diagnostics import DEFAULT_PARAMS, Diagnostics, DiagnosticsParams, diagnose
 from .errors import BatchConflict, InvalidQuery, RunConflict, UnknownRun
-from .history import STEP_SERIES, Merged, Point, pieces, series, summarize
-from .windows import Query, step_series_cover, summary_cover, time_series_cover
+from .history import (
+    STEP_SERIES,
+    Merged,
+    Point,
+    StepSeries,
+    finalize,
+    pieces,
+    series,
+    summarize,
+    values_by_step,
+)
+from .windows import MICROSECONDS, Query, step_series_cover, summary_cover, time_series_cover
 
 logger = logging.getLogger("service.monitoring")
 T = TypeVar("T")
@@ -48,6 +60,8 @@ SPLIT_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 DEFAULT_SPLIT = "default"
 # A store that cannot be reached: clients are told to come back after this many seconds.
 RETRY_AFTER_SECONDS = 5
+# Every worker looks for runs with pending batches this often (seconds) and compacts them.
+SWEEP_SECONDS = 2.0
 # Migrations that failed at start (the database is down) are retried this often, in seconds.
 MIGRATION_RETRY = (1.0, 30.0)
 
@@ -84,7 +98,29 @@ class Run:
         parsed: list[dict[str, Any]] = orjson.loads(self.record.losses)
         return parsed
 
-    def loss_indices(self, names: Sequence[str] | None) -> tuple[int, ...]:
+    def alerts(self) -> list[AlertRule]:
+        return [AlertRule.model_validate(rule) for rule in orjson.loads(self.record.alerts or "[]")]
+
+    def transform(self, loss: int) -> Transform | None:
+        return self.specs[loss].definition.transform
+
+    def loss_index(self, name: str | None, location: str = "query.loss") -> int:
+        """The index of the one loss called ``name`` (optional when the run has one loss)."""
+        if name is None:
+            if len(self.specs) == 1:
+                return 0
+            have = ", ".join(s.definition.name for s in self.specs)
+            raise InvalidQuery(f"Run {self.record.name!r} has several losses ({have}); name one.", location)
+        indices = self.loss_indices([name], location)
+        if len(indices) > 1:
+            raise InvalidQuery(
+                f"Run {self.record.name!r} has {len(indices)} losses named {name!r} (with other parameters); "
+                "diagnostics take one.",
+                location,
+            )
+        return indices[0]
+
+    def loss_indices(self, names: Sequence[str] | None, location: str = "query.loss") -> tuple[int, ...]:
         """Indices of the run's losses with these names or aliases (None: all)."""
         if not names:
             return tuple(range(len(self.specs)))
@@ -95,7 +131,7 @@ class Run:
             if not matches:
                 have = ", ".join(sorted({s.definition.name for s in self.specs}))
                 raise InvalidQuery(
-                    f"Run {self.record.name!r} has no loss {name!r}; it has: {have}.", "query.loss"
+                    f"Run {self.record.name!r} has no loss {name!r}; it has: {have}.", location
                 )
             indices += [i for i in matches if i not in indices]
         return tuple(sorted(indices))
@@ -213,6 +249,7 @@ class Monitor:
         except StoreUnavailable as error:
             logger.warning("history database unavailable at start (%s); retrying in the background", error)
             self._spawn(self._migrate_until_done())
+        self._spawn(self.sweep())
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -299,26 +336,32 @@ class Monitor:
         self,
         name: str,
         specs: Sequence[LossSpec],
-        description: str | None,
-        tags: Mapping[str, str] | None,
-        description_given: bool,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        alerts: Sequence[AlertRule] | None = None,
+        given: Collection[str] = (),
     ) -> tuple[Run, bool]:
-        """Create a run, or find it with the same losses (and update its description and tags)."""
+        """Create a run, or find it with the same losses and replace the fields ``given``
+        (``description``, ``tags``, ``alerts``); a run's losses never change."""
         losses = orjson.dumps(canonical(specs)).decode()
+        rules = None if alerts is None else _rules_json(name, specs, alerts)
         record, created = await self._write(
-            "create_run", self.store.create_run, name, losses, description, tags or {}, now_us()
+            "create_run", self.store.create_run, name, losses, description, tags or {}, now_us(), rules
         )
-        if not created:
-            if record.losses != losses:
-                raise RunConflict(
-                    f"Run {name!r} exists with losses {record.losses}; a run's losses cannot change. "
-                    "Delete it first, or use another name.",
-                    "body.losses",
-                )
-            if description_given or tags is not None:
-                await self._write(
-                    "update_run", self.store.update_run, record.id, description, tags, description_given
-                )
+        if not created and record.losses != losses:
+            raise RunConflict(
+                f"Run {name!r} exists with losses {record.losses}; a run's losses cannot change. "
+                "Delete it first, or use another name.",
+                "body.losses",
+            )
+        fields: dict[str, str | None] = {}
+        if "description" in given and not created:
+            fields["description"] = description
+        if rules is not None and not created:
+            fields["alerts"] = rules
+        changed_tags = tags if "tags" in given and not created else None
+        if fields or changed_tags is not None:
+            await self._write("update_run", partial(self.store.update_run, record.id, changed_tags, **fields))
         run = await self._run(name, cached=False)
         return run, created
 
@@ -460,11 +503,8 @@ class Monitor:
         for merged in summarize(items):
             definition = run.specs[merged.loss].definition
             _check_reduction(definition.name, definition.reductions, reduction)
-            out.append(
-                WindowSummary(
-                    merged.split, specs[merged.loss], merged, merged.summary(reduction, definition.transform)
-                )
-            )
+            (summary,) = finalize([merged], reduction, definition.transform)
+            out.append(WindowSummary(merged.split, specs[merged.loss], merged, summary))
         return run, out
 
     async def series(
@@ -485,14 +525,105 @@ class Monitor:
         for (split, loss), points in lines.items():
             definition = run.specs[loss].definition
             _check_reduction(definition.name, definition.reductions, reduction)
-            out.append(
-                SeriesLine(
-                    split,
-                    specs[loss],
-                    [(p, p.merged.summary(reduction, definition.transform)) for p in points],
-                )
-            )
+            summaries = finalize([p.merged for p in points], reduction, definition.transform)
+            out.append(SeriesLine(split, specs[loss], list(zip(points, summaries, strict=True))))
         return run, out, factor
+
+    # ---- diagnostics, alerts, and what a list of runs shows --------------------------------------------
+
+    async def _step_series(
+        self, runs: Sequence[Run], splits: Sequence[str] | None = None
+    ) -> dict[tuple[int, int], dict[str, StepSeries]]:
+        sums, pending = await self._read("step_sums", self.store.step_sums, [r.id for r in runs], splits)
+        transforms = {(r.id, i): r.transform(i) for r in runs for i in range(len(r.specs))}
+        return values_by_step(sums, pending, transforms)
+
+    async def diagnostics(
+        self, name: str, loss: str | None, params: DiagnosticsParams
+    ) -> tuple[Run, int, Diagnostics, list[RuleState]]:
+        """The diagnostics of one loss of a run (SPEC §7), and the states of the run's alert rules."""
+        run = await self.get_run(name)
+        index = run.loss_index(loss)
+        series = (await self._step_series([run])).get((run.id, index), {})
+        return run, index, diagnose(series, params), await self.rule_states(run)
+
+    async def rule_states(self, run: Run, now: int | None = None) -> list[RuleState]:
+        """Each alert rule of the run judged on its window ending now."""
+        now = now_us() if now is None else now
+        states = []
+        for rule in run.alerts():
+            query = Query(splits=(rule.split,), time_from=now - rule.window * MICROSECONDS, time_to=now)
+            _, summaries = await self.summary(run.record.name, query, [rule.loss], rule.reduction)
+            found = [s for s in summaries if s.spec["name"] == registry.get(rule.loss).name]
+            value = found[0].summary.value if found else None
+            states.append(judge(rule, value, found[0].merged.batches if found else 0))
+        return states
+
+    async def overview(self, runs: Sequence[Run]) -> dict[int, RunOverview]:
+        """What a list of runs shows per run: each loss's diagnostics status (default parameters)
+        with its best and stop steps, and the latest by-step value of each (split, loss).
+
+        From the by-step aggregates' sums (and the few batches not yet folded into them): cheap
+        enough for a page of 1,000 runs.
+        """
+        series = await self._step_series(runs)
+        out = {}
+        for run in runs:
+            statuses, latest = [], []
+            for index in range(len(run.specs)):
+                by_split = series.get((run.id, index), {})
+                result = diagnose(
+                    {
+                        s: by_split.get(s, ([], []))
+                        for s in (DEFAULT_PARAMS.split, DEFAULT_PARAMS.reference_split)
+                    }
+                )
+                statuses.append((index, result))
+                latest += [
+                    (split, index, steps[-1], values[-1]) for split, (steps, values) in by_split.items()
+                ]
+            out[run.id] = RunOverview(statuses, sorted(latest))
+        return out
+
+    # ---- compaction of runs that have gone quiet --------------------------------------------------------
+
+    async def sweep(self, interval: float = SWEEP_SECONDS) -> None:
+        """Fold the pending batches of every run, every ``interval`` seconds: runs that stopped
+        receiving batches do not keep them pending (the runs list reads only aggregates' sums)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for run_id in await self._read("pending_runs", self.store.pending_runs, 100):
+                    self.schedule_compaction(run_id)
+            except StoreUnavailable:
+                continue
+
+
+def _rules_json(name: str, specs: Sequence[LossSpec], rules: Sequence[AlertRule]) -> str:
+    names = [rule.name for rule in rules]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidQuery(
+            f"Alert rule names must be unique; repeated: {', '.join(duplicates)}.", "body.alerts"
+        )
+    losses = {s.definition.name for s in specs}
+    stored = []
+    for i, rule in enumerate(rules):
+        canonical_name = registry.get(rule.loss).name if registry.is_name(rule.loss) else None
+        if canonical_name not in losses:
+            raise InvalidQuery(
+                f"Alert rule {rule.name!r} names loss {rule.loss!r}, which run {name!r} does not have "
+                f"({', '.join(sorted(losses))}).",
+                f"body.alerts[{i}].loss",
+            )
+        stored.append({**rule.model_dump(), "loss": canonical_name})
+    return orjson.dumps(stored).decode()
+
+
+@dataclass(frozen=True)
+class RunOverview:
+    statuses: list[tuple[int, Diagnostics]]  # (loss index, diagnostics with default parameters)
+    latest: list[tuple[str, int, int, float]]  # (split, loss index, last step, value there)
 
 
 def _check_reduction(name: str, allowed: Sequence[str], reduction: str) -> None:

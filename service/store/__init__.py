@@ -17,6 +17,7 @@ from .records import (
     Recorded,
     RunRecord,
     Span,
+    StepSums,
     Window,
 )
 from .store import Store
@@ -35,6 +36,7 @@ __all__ = [
     "RunNotFound",
     "RunRecord",
     "Span",
+    "StepSums",
     "Store",
     "StoreError",
     "StoreUnavailable",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Row, and_, not_, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -10,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import batches as batch_sql
 from . import schema
-from .records import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord, Cover, Span, Window
+from .records import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord, Cover, Span, StepSums, Window
 
 runs, batches, aggregates = schema.runs, schema.batches, schema.aggregates
 MICROSECONDS = 1_000_000
@@ -66,13 +67,88 @@ def _keys(span: Span) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _aggregate(row: Row) -> tuple[AggregateKey, Aggregate]:
-    return (
-        AggregateKey(row.kind, row.split, row.loss, row.key),
-        Aggregate(
-            row.batches, row.first_time, row.last_time, row.first_step, row.last_step, bytes(row.accumulator)
-        ),
+_COLUMNS = (
+    aggregates.c.kind,
+    aggregates.c.split,
+    aggregates.c.loss,
+    aggregates.c.key,
+    aggregates.c.batches,
+    aggregates.c.first_time,
+    aggregates.c.last_time,
+    aggregates.c.first_step,
+    aggregates.c.last_step,
+    aggregates.c.accumulator,
+    aggregates.c.count,
+    aggregates.c.weight_sum,
+    aggregates.c.total,
+    aggregates.c.nonfinite,
+)
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)  # SQLite keeps NaN as NULL
+
+
+def _aggregates(rows: Iterable[Row]) -> list[tuple[AggregateKey, Aggregate]]:
+    out = []
+    for kind, split, loss, key, batches, first, last, first_step, last_step, blob, count, w, t, bad in rows:
+        aggregate = Aggregate(
+            batches, first, last, first_step, last_step, bytes(blob), count, _float(w), _float(t), bad
+        )
+        out.append((AggregateKey(kind, split, loss, key), aggregate))
+    return out
+
+
+def _nullable(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def step_sums(
+    connection: Connection, run_ids: Sequence[int], splits: Sequence[str] | None
+) -> tuple[list[StepSums], list[tuple[int, BatchRecord]]]:
+    """By-step sums of runs, and their stepped batches that no aggregate holds yet."""
+    if not run_ids:
+        return [], []
+    query = select(
+        aggregates.c.run_id,
+        aggregates.c.split,
+        aggregates.c.loss,
+        aggregates.c.key,
+        aggregates.c.count,
+        aggregates.c.weight_sum,
+        aggregates.c.total,
+        aggregates.c.nonfinite,
+    ).where(aggregates.c.run_id.in_(run_ids), aggregates.c.kind == STEP)
+    if splits is not None:
+        query = query.where(aggregates.c.split.in_(splits))
+    sums = [
+        StepSums(run_id, split, loss, step, count, _float(w), _float(t), nonfinite)
+        for run_id, split, loss, step, count, w, t, nonfinite in connection.execute(query)
+    ]
+    pending: list[tuple[int, BatchRecord]] = []
+    behind = connection.execute(
+        select(runs.c.id, runs.c.compacted_through).where(
+            runs.c.id.in_(run_ids), runs.c.last_sequence > runs.c.compacted_through
+        )
+    ).all()
+    conditions = [batches.c.step.is_not(None)]
+    if splits is not None:
+        conditions.append(batches.c.split.in_(splits))
+    for run_id, through in behind:
+        pending += [
+            (run_id, b) for b in batch_sql.window(connection, run_id, conditions, after_sequence=through)
+        ]
+    return sums, pending
+
+
+def pending_runs(connection: Connection, limit: int) -> list[int]:
+    rows = connection.execute(
+        select(runs.c.id)
+        .where(runs.c.last_sequence > runs.c.compacted_through)
+        .order_by((runs.c.last_sequence - runs.c.compacted_through).desc())
+        .limit(limit)
     )
+    return [run_id for (run_id,) in rows]
 
 
 def read(
@@ -86,12 +162,12 @@ def read(
     conditions = window_conditions(window)
     if not cover.spans:
         return [], batch_sql.window(connection, run_id, conditions)
-    query = select(aggregates).where(aggregates.c.run_id == run_id, or_(*map(_keys, cover.spans)))
+    query = select(*_COLUMNS).where(aggregates.c.run_id == run_id, or_(*map(_keys, cover.spans)))
     if window.splits is not None:
         query = query.where(aggregates.c.split.in_(window.splits))
     if cover.losses is not None:
         query = query.where(aggregates.c.loss.in_(cover.losses))
-    found = [_aggregate(row) for row in connection.execute(query)]
+    found = _aggregates(connection.execute(query))
     rest = or_(batches.c.sequence > compacted_through, not_(or_(*map(_on, cover.spans))))
     return found, batch_sql.window(connection, run_id, [*conditions, rest])
 
@@ -103,12 +179,12 @@ def _load(
         return {}
     wanted = [(k.kind, k.split, k.loss, k.key) for k in keys]
     rows = connection.execute(
-        select(aggregates).where(
+        select(*_COLUMNS).where(
             aggregates.c.run_id == run_id,
             tuple_(aggregates.c.kind, aggregates.c.split, aggregates.c.loss, aggregates.c.key).in_(wanted),
         )
     )
-    return dict(map(_aggregate, rows))
+    return dict(_aggregates(rows))
 
 
 COMPACTION_LOCK_CLASS = 0x1055
@@ -144,6 +220,10 @@ def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
             "first_step": statement.excluded.first_step,
             "last_step": statement.excluded.last_step,
             "accumulator": statement.excluded.accumulator,
+            "count": statement.excluded.count,
+            "weight_sum": statement.excluded.weight_sum,
+            "total": statement.excluded.total,
+            "nonfinite": statement.excluded.nonfinite,
         }
         connection.execute(
             statement.on_conflict_do_update(
@@ -162,6 +242,10 @@ def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
                     "first_step": value.first_step,
                     "last_step": value.last_step,
                     "accumulator": value.accumulator,
+                    "count": value.count,
+                    "weight_sum": _nullable(value.weight_sum),
+                    "total": _nullable(value.total),
+                    "nonfinite": value.nonfinite,
                 }
                 for key, value in merged.items()
             ],

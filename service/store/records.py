@@ -22,6 +22,7 @@ class RunRecord:
     last_time: int | None
     last_step: int | None
     splits: tuple[str, ...] = ()
+    alerts: str | None = None  # JSON: the run's alert rules
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class Cover:
 
 @dataclass(frozen=True)
 class Aggregate:
-    """Merged accumulators of the batches that fall on one key."""
+    """Merged accumulators of the batches that fall on one key, with the merged accumulator's
+    scalars that a value needs (count, weight_sum, total, nonfinite)."""
 
     batches: int
     first_time: int
@@ -103,6 +105,24 @@ class Aggregate:
     first_step: int | None
     last_step: int | None
     accumulator: bytes
+    count: int = 0
+    weight_sum: float = 0.0
+    total: float = 0.0
+    nonfinite: int = 0
+
+
+@dataclass(frozen=True)
+class StepSums:
+    """The value-making scalars of one step's aggregate of one (run, split, loss)."""
+
+    run_id: int
+    split: str
+    loss: int
+    step: int
+    count: int
+    weight_sum: float
+    total: float
+    nonfinite: int
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ _RUN_COLUMNS = (
     schema.runs.c.first_time,
     schema.runs.c.last_time,
     schema.runs.c.last_step,
+    schema.runs.c.alerts,
 )
 
 
@@ -57,6 +58,7 @@ def _records(connection: Connection, rows: Sequence[Row]) -> list[RunRecord]:
             last_time=row.last_time,
             last_step=row.last_step,
             splits=tuple(splits[row.id]),
+            alerts=row.alerts,
         )
         for row in rows
     ]
@@ -74,6 +76,7 @@ def create(
     description: str | None,
     tags: Mapping[str, str],
     created_at: int,
+    alerts: str | None = None,
 ) -> int:
     """Insert a run (IntegrityError if the name exists); its id."""
     run_id = connection.execute(
@@ -86,6 +89,7 @@ def create(
             last_sequence=0,
             batches=0,
             compacted_through=0,
+            alerts=alerts,
         )
         .returning(schema.runs.c.id)
     ).scalar_one()
@@ -101,8 +105,9 @@ def set_tags(connection: Connection, run_id: int, tags: Mapping[str, str]) -> No
         )
 
 
-def set_description(connection: Connection, run_id: int, description: str | None) -> None:
-    connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(description=description))
+def set_fields(connection: Connection, run_id: int, **fields: str | None) -> None:
+    """Set a run's description or alerts (JSON)."""
+    connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(**fields))
 
 
 def page(

@@ -12,7 +12,8 @@ Times are integer microseconds since the Unix epoch (UTC), exact and the same on
   with, and one serialized accumulator per loss of the run (``accumulators``).
 - ``aggregates``: accumulators of many batches merged, per (run, kind, split, loss, key): ``kind``
   0 is by step (key = the step), 1, 2 and 3 by time bucket of a minute, an hour and a day (key = the
-  bucket's start in seconds), with the batches' count and first/last time and step.
+  bucket's start in seconds), with the batches' count, first/last time and step, and the scalars of
+  the merged accumulator that a value needs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -60,6 +62,7 @@ runs = Table(
     Column("last_time", BigInteger, nullable=True),
     Column("last_step", BigInteger, nullable=True),
     Column("compacted_through", BigInteger, nullable=False, default=0),
+    Column("alerts", Text, nullable=True),  # JSON: the run's alert rules
     sqlite_autoincrement=True,  # ids are never reused, so a deleted run's id names no other run
 )
 
@@ -110,5 +113,11 @@ aggregates = Table(
     Column("last_time", BigInteger, nullable=False),
     Column("first_step", BigInteger, nullable=True),
     Column("last_step", BigInteger, nullable=True),
+    # The merged accumulator's scalars a value needs (NULL stands for NaN, which SQLite cannot keep),
+    # so that a series of values is read without decoding sketches.
+    Column("count", BigInteger, nullable=False),
+    Column("weight_sum", Float, nullable=True),
+    Column("total", Float, nullable=True),
+    Column("nonfinite", BigInteger, nullable=False),
     Column("accumulator", LargeBinary, nullable=False),
 )

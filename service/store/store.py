@@ -16,23 +16,46 @@ from . import migrate
 from . import runs as run_sql
 from .database import Database
 from .errors import DuplicateBatch, StoreUnavailable
-from .records import Aggregate, AggregateKey, BatchRecord, Cover, NewBatch, Recorded, RunRecord, Window
+from .records import (
+    Aggregate,
+    AggregateKey,
+    BatchRecord,
+    Cover,
+    NewBatch,
+    Recorded,
+    RunRecord,
+    StepSums,
+    Window,
+)
 
 # Errors that say the database cannot be reached or cannot take the statement now (not a bug of
-# ours): connections refused or dropped, a pool exhausted, SQLite's "database is locked".
+# ours): connections refused or dropped, a pool exhausted, a database locked by another writer.
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError)
+# SQLite reports its own bugs (no such table, a syntax error) as OperationalError too; these are
+# the messages of a database that is busy or out of reach.
+SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk", "readonly", "full", "i/o")
+
+
+def _unavailable(error: Exception) -> bool:
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, UNAVAILABLE):
+        return False
+    origin = getattr(error, "orig", None)
+    if type(origin).__module__.startswith("sqlite3"):
+        return any(word in str(origin).lower() for word in SQLITE_UNAVAILABLE)
+    return True
 
 
 @contextlib.contextmanager
 def _translated() -> Iterator[None]:
     try:
         yield
-    except UNAVAILABLE as error:
-        raise StoreUnavailable(str(getattr(error, "orig", None) or error).strip().splitlines()[0]) from error
-    except sa_exc.DBAPIError as error:
-        if error.connection_invalidated:
-            raise StoreUnavailable("the database connection was lost") from error
-        raise
+    except (sa_exc.SQLAlchemyError, sa_exc.DBAPIError) as error:
+        if not _unavailable(error):
+            raise
+        message = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise StoreUnavailable(message[0] if message else type(error).__name__) from error
 
 
 class Store:
@@ -67,27 +90,32 @@ class Store:
             return run_sql.get(connection, name)
 
     def create_run(
-        self, name: str, losses: str, description: str | None, tags: Mapping[str, str], now: int
+        self,
+        name: str,
+        losses: str,
+        description: str | None,
+        tags: Mapping[str, str],
+        now: int,
+        alerts: str | None = None,
     ) -> tuple[RunRecord, bool]:
         """The run named ``name``, created from these fields if it does not exist; and whether it was."""
         try:
             with self._write() as connection:
-                run_sql.create(connection, name, losses, description, tags, now)
+                run_sql.create(connection, name, losses, description, tags, now, alerts)
                 created = run_sql.get(connection, name)
                 assert created is not None
                 return created, True
         except sa_exc.IntegrityError:
             existing = self.get_run(name)
             if existing is None:  # deleted in between: try once more
-                return self.create_run(name, losses, description, tags, now)
+                return self.create_run(name, losses, description, tags, now, alerts)
             return existing, False
 
-    def update_run(
-        self, run_id: int, description: str | None, tags: Mapping[str, str] | None, set_description: bool
-    ) -> None:
+    def update_run(self, run_id: int, tags: Mapping[str, str] | None, **fields: str | None) -> None:
+        """Replace a run's tags (unless None) and set ``description`` or ``alerts`` (JSON) if given."""
         with self._write() as connection:
-            if set_description:
-                run_sql.set_description(connection, run_id, description)
+            if fields:
+                run_sql.set_fields(connection, run_id, **fields)
             if tags is not None:
                 run_sql.set_tags(connection, run_id, tags)
 
@@ -123,6 +151,19 @@ class Store:
                 return None
             found, rest = aggregate_sql.read(connection, run.id, run.compacted_through, window, cover)
             return run, found, rest
+
+    def step_sums(
+        self, run_ids: Sequence[int], splits: Sequence[str] | None = None
+    ) -> tuple[list[StepSums], list[tuple[int, BatchRecord]]]:
+        """From one snapshot: the by-step aggregates' sums of these runs, and their batches with a
+        step that no aggregate holds yet (run id, batch)."""
+        with self._read() as connection:
+            return aggregate_sql.step_sums(connection, run_ids, splits)
+
+    def pending_runs(self, limit: int) -> list[int]:
+        """Runs with batches not yet folded into aggregates (most behind first)."""
+        with self._read() as connection:
+            return aggregate_sql.pending_runs(connection, limit)
 
     def compact(self, run_id: int, limit: int, fold: aggregate_sql.Fold) -> int:
         with self._write() as connection:

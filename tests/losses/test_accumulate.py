@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from service.losses import registry
-from service.losses.accumulate import MAPPING, RELATIVE_ACCURACY, Accumulator, Sketch, merge_all
+from service.losses.accumulate import RELATIVE_ACCURACY, Accumulator, merge_all
+from service.losses.sketch import MAPPING, Sketch
 from service.losses.evaluate import LossSpec, Options, evaluate
 from service.losses.stats import QUANTILES
 

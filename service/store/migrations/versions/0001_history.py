@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("last_time", sa.BigInteger, nullable=True),
         sa.Column("last_step", sa.BigInteger, nullable=True),
         sa.Column("compacted_through", sa.BigInteger, nullable=False),
+        sa.Column("alerts", sa.Text, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_runs"),
         sa.UniqueConstraint("name", name="uq_runs_name"),
         sqlite_autoincrement=True,  # ids are never reused, so a deleted run's id names no other run
@@ -84,6 +85,10 @@ def upgrade() -> None:
         sa.Column("last_time", sa.BigInteger, nullable=False),
         sa.Column("first_step", sa.BigInteger, nullable=True),
         sa.Column("last_step", sa.BigInteger, nullable=True),
+        sa.Column("count", sa.BigInteger, nullable=False),
+        sa.Column("weight_sum", sa.Float, nullable=True),
+        sa.Column("total", sa.Float, nullable=True),
+        sa.Column("nonfinite", sa.BigInteger, nullable=False),
         sa.Column("accumulator", sa.LargeBinary, nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name="fk_aggregates_run_id_runs", ondelete="CASCADE"
