@@ -256,9 +256,11 @@ def reads(backend: str, url: str, quick: bool) -> None:
     queries = [
         ("summary of the whole run", "/v1/runs/long/summary"),
         ("summary of steps 100-899", "/v1/runs/long/summary?step_from=100&step_to=899"),
-        ("summary of 10 hours (not aligned to hours)", "/v1/runs/long/summary?from=2026-01-01T01:00:30Z&to=2026-01-01T11:00:30Z"),
+        ("summary of 10 hours (not aligned to hours)",
+         "/v1/runs/long/summary?from=2026-01-01T01:00:30Z&to=2026-01-01T11:00:30Z"),
         ("series by step, 500 points", "/v1/runs/long/series?by=step&max_points=500"),
-        ("series by time, 1m buckets merged to <= 500 points", "/v1/runs/long/series?by=time&interval=1m&max_points=500"),
+        ("series by time, 1m buckets merged to <= 500 points",
+         "/v1/runs/long/series?by=time&interval=1m&max_points=500"),
     ]  # fmt: skip
     with server("ours", database_url=url) as (port, _):
         for what, path in queries:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ..client import CurveResult, Evaluation, LossInfo, LossResult
-    from ..client.run_results import LoggedBatch, Run, RunSummary, Series, WindowStats
+    from ..client.run_results import Diagnostics, LoggedBatch, Run, RunSummary, Series, WindowStats
 
 
 def number(value: float | None) -> str:
@@ -142,6 +142,21 @@ def run(found: Run) -> Table:
         ("first batch", moment(found.first_time)),
         ("last batch", moment(found.last_time)),
         ("last step", "" if found.last_step is None else str(found.last_step)),
+        (
+            "status",
+            "\n".join(f"{spec_text({'name': d.loss, **d.params})}: {d.status}" for d in found.diagnostics),
+        ),
+        (
+            "latest",
+            "\n".join(
+                f"{v.split} {spec_text({'name': v.loss, **v.params})} at step {v.step}: {number(v.value)}"
+                for v in found.latest
+            ),
+        ),
+        (
+            "alerts",
+            "\n".join(f"{r.name}: {r.loss} on {r.split} over {r.window} s > {r.max}" for r in found.alerts),
+        ),
     ]
     for field, value in rows:
         table.add_row(field, value)
@@ -149,7 +164,9 @@ def run(found: Run) -> Table:
 
 
 def runs(found: Sequence[Run]) -> Table:
-    table = Table("name", "losses", "tags", "batches", "splits", "last batch", "last step", title="Runs")
+    table = Table(
+        "name", "losses", "tags", "batches", "splits", "last batch", "last step", "status", title="Runs"
+    )  # fmt: skip
     for r in found:
         table.add_row(
             r.name,
@@ -159,6 +176,7 @@ def runs(found: Sequence[Run]) -> Table:
             ", ".join(r.splits),
             moment(r.last_time),
             "" if r.last_step is None else str(r.last_step),
+            ", ".join(d.status for d in r.diagnostics),
         )
     return table
 
@@ -226,4 +244,35 @@ def series(found: Series) -> Table:
                 number(point.value),
                 *stats_cells(point.stats),
             )
+    return table
+
+
+def diagnostics(found: Diagnostics) -> Table:
+    verdicts = [name for name in ("plateau", "overfitting", "diverging") if getattr(found, name)]
+    gap = f", gap {found.split} - {found.reference_split} at the last common step: {number(found.gap.last)}"
+    title = (
+        f"run {found.run}, {spec_text({'name': found.loss, **found.params})}: {found.status}"
+        f"{' (' + ', '.join(verdicts) + ')' if verdicts else ''}{gap}"
+    )
+    table = Table(
+        "split", "points", "best step", "best value", "last step", "last value", "wait", "stop step",
+        "plateau", title=title,
+    )  # fmt: skip
+    for s in found.splits:
+        table.add_row(
+            s.split,
+            str(s.points),
+            "" if s.best_step is None else str(s.best_step),
+            number(s.best_value),
+            "" if s.last_step is None else str(s.last_step),
+            number(s.last_value),
+            str(s.wait),
+            "" if s.stop_step is None else str(s.stop_step),
+            "yes" if s.plateau else "no",
+        )
+    for rule in found.alerts:
+        table.caption = (table.caption + "\n" if table.caption else "") + (
+            f"alert {rule.name}: {rule.loss} on {rule.split} over {rule.window} s, {rule.reduction} "
+            f"{number(rule.value)} (max {rule.max}): {rule.state}"
+        )
     return table

@@ -98,17 +98,31 @@ def create(
     ] = None,
     description: Annotated[str | None, typer.Option(help="What the run is.")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="key=value (repeatable).")] = None,
+    alert: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--alert",
+            help="An alert rule, name:loss=mse,split=production,window=1h,max=0.3 (repeatable; "
+            "reduction= too).",
+        ),
+    ] = None,
     url: Url = DEFAULT_URL,
     api_key: ApiKey = None,
     output: Output = Format.table,
 ) -> None:
-    """Create a run, or find it with the same losses (its description and tags are then updated)."""
+    """Create a run, or find it with the same losses (its description, tags and alert rules are
+    then replaced by those given)."""
     from . import render
+    from .specs import SpecError, parse_rule
 
     specs = parse_specs(loss)
     tags = parse_tags(tag) if tag else None
+    try:
+        rules = [parse_rule(text) for text in alert] if alert else None
+    except SpecError as error:
+        usage_error(str(error))
     with connect(url, api_key, False) as client:
-        found = call(client.create_run, name, specs, description, tags)
+        found = call(client.create_run, name, specs, description, tags, rules)
     show(found.run, output, render.run(found.run))
     if output is Format.table:
         typer.echo(
@@ -255,6 +269,47 @@ def series(
     with connect(url, api_key, False) as client:
         found = call(client.series, run, by, interval, max_points, **chosen)
     show(found, output, render.series(found))
+
+
+@app.command()
+def diagnostics(
+    run: RunName,
+    loss: Annotated[
+        str | None, typer.Option("--loss", "-l", help="The loss (required when the run has several).")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", "-s", help="The split diagnosed (validation).")
+    ] = None,
+    reference_split: Annotated[str | None, typer.Option(help="Compared with (train).")] = None,
+    patience: Annotated[int | None, typer.Option(min=0, help="Steps without improvement (10).")] = None,
+    min_delta: Annotated[float | None, typer.Option(min=0, help="Smallest improvement (0).")] = None,
+    baseline: Annotated[float | None, typer.Option(help="A value to beat.")] = None,
+    start_from_step: Annotated[
+        int | None, typer.Option(min=0, help="Warm-up: earlier steps ignored.")
+    ] = None,
+    divergence: Annotated[float | None, typer.Option(min=1, help="Growth factor that diverges (2).")] = None,
+    url: Url = DEFAULT_URL,
+    api_key: ApiKey = None,
+    output: Output = Format.table,
+) -> None:
+    """Training diagnostics of a loss: early stopping (as Keras), plateau, overfitting, divergence,
+    the train-validation gap, and the run's alert rules."""
+    from . import render
+
+    given = {
+        "loss": loss,
+        "split": split,
+        "reference_split": reference_split,
+        "patience": patience,
+        "min_delta": min_delta,
+        "baseline": baseline,
+        "start_from_step": start_from_step,
+        "divergence": divergence,
+    }
+    options = {key: value for key, value in given.items() if value is not None}
+    with connect(url, api_key, False) as client:
+        found = call(client.diagnostics, run, **options)
+    show(found, output, render.diagnostics(found))
 
 
 @app.command()

@@ -17,8 +17,8 @@ from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Plan, Sleep
 if TYPE_CHECKING:
     from .bodies import Body
     from .results import CurveResult, Evaluation
-    from .run_results import CreatedRun, LoggedBatch, Run, RunList, RunSummary, Series
-    from .runs import BatchOptions, Tags, Window
+    from .run_results import CreatedRun, Diagnostics, LoggedBatch, Run, RunList, RunSummary, Series
+    from .runs import BatchOptions, DiagnosticsOptions, Tags, Window
     from .structs import LossInfo
 
 T = TypeVar("T")
@@ -107,11 +107,12 @@ class AsyncClient(ClientBase):
         losses: Losses,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
+        alerts: Sequence[Mapping[str, Any]] | None = None,
     ) -> CreatedRun:
         """See ``Client.create_run``."""
         from . import runs
 
-        return await self._run(runs.create_run(self.retry, name, losses, description, tags))
+        return await self._run(runs.create_run(self.retry, name, losses, description, tags, alerts))
 
     async def runs(
         self, tags: Tags | None = None, limit: int | None = None, page_size: int = MAX_PAGE
@@ -173,6 +174,12 @@ class AsyncClient(ClientBase):
         from . import runs
 
         return await self._run(runs.series(self.retry, run, by, interval, max_points, window))
+
+    async def diagnostics(self, run: str, **options: Unpack[DiagnosticsOptions]) -> Diagnostics:
+        """See ``Client.diagnostics``."""
+        from . import runs
+
+        return await self._run(runs.diagnostics(self.retry, run, options))
 
     async def _run(self, plan: Plan[T]) -> T:
         outcome: plans.Outcome = None

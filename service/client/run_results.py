@@ -18,13 +18,48 @@ from .results import LossResult, decoder
 from .structs import Struct
 
 
+class AlertRule(Struct):
+    """An alert rule: the value of ``loss`` on ``split`` over the last ``window`` seconds (with
+    ``reduction``) is above ``max``."""
+
+    name: str
+    loss: str
+    split: str
+    window: int
+    max: float
+    reduction: str
+
+
+class LossStatus(Struct):
+    """A loss's diagnostics with the default parameters (validation against train, patience 10)."""
+
+    loss: str
+    params: dict[str, Any]
+    status: str
+    best_step: int | None
+    best_value: float | None
+    stop_step: int | None
+
+
+class LatestValue(Struct):
+    """The value of a (split, loss) at the split's last step."""
+
+    split: str
+    loss: str
+    params: dict[str, Any]
+    step: int
+    value: float | None
+
+
 class Run(Struct):
-    """A run: its losses (canonical names with every parameter), tags and extent."""
+    """A run: its losses (canonical names with every parameter), tags, alert rules and extent, each
+    loss's diagnostics status and the latest value per (split, loss)."""
 
     name: str
     losses: list[dict[str, Any]]
     description: str | None
     tags: dict[str, str]
+    alerts: list[AlertRule]
     created_at: datetime
     batches: int
     splits: list[str]
@@ -32,6 +67,8 @@ class Run(Struct):
     last_time: datetime | None
     last_step: int | None
     quantile_relative_accuracy: float
+    diagnostics: list[LossStatus]
+    latest: list[LatestValue]
 
 
 class CreatedRun(Struct):
@@ -231,7 +268,79 @@ class Series(Struct):
         return _find(self.series, loss, split)  # type: ignore[no-any-return]
 
 
+class SplitDiagnostics(Struct):
+    """Keras ``EarlyStopping`` fed one split's by-step values: its state where it stops (or at the
+    end), and whether it stopped (``plateau``)."""
+
+    split: str
+    points: int
+    best_step: int | None
+    best_value: float | None
+    last_step: int | None
+    last_value: float | None
+    wait: int
+    stop_step: int | None
+    plateau: bool
+
+
+class Gap(Struct):
+    """value(split) − value(reference_split) at every step present in both."""
+
+    last: float | None
+    steps: list[int]
+    values: list[float | None]
+
+    @property
+    def step_array(self) -> np.ndarray:
+        return np.array(self.steps, dtype=np.int64)
+
+    @property
+    def value_array(self) -> np.ndarray:
+        return _floats(self.values)
+
+
+class RuleState(Struct):
+    """An alert rule and its state now: ``ok``, ``alert`` or ``no_data``."""
+
+    name: str
+    loss: str
+    split: str
+    window: int
+    max: float
+    reduction: str
+    state: str
+    value: float | None
+    batches: int
+
+
+class Diagnostics(Struct):
+    """The answer of ``diagnostics``: the status (``diverging``, ``overfitting``, ``plateau``,
+    ``improving`` or ``insufficient_data``), its parts, each split's early-stopping state, the gap,
+    and the run's alert rules with their states."""
+
+    run: str
+    loss: str
+    params: dict[str, Any]
+    split: str
+    reference_split: str
+    status: str
+    plateau: bool
+    overfitting: bool
+    diverging: bool
+    gap: Gap
+    splits: list[SplitDiagnostics]
+    alerts: list[RuleState]
+
+    def get(self, split: str) -> SplitDiagnostics:
+        """One split's early-stopping state."""
+        for item in self.splits:
+            if item.split == split:
+                return item
+        raise KeyError(f"no split {split!r}; splits: {[item.split for item in self.splits]}")
+
+
 RUN = decoder(Run)
+DIAGNOSTICS = decoder(Diagnostics)
 RUN_LIST = decoder(RunList)
 LOGGED_BATCH = decoder(LoggedBatch)
 RUN_SUMMARY = decoder(RunSummary)

@@ -20,12 +20,14 @@ from .evaluation import loss_specs
 from .plans import Call, EvaluateOptions, Losses, Plan, send
 from .retry import Retry
 from .run_results import (
+    DIAGNOSTICS,
     LOGGED_BATCH,
     RUN,
     RUN_LIST,
     RUN_SUMMARY,
     SERIES,
     CreatedRun,
+    Diagnostics,
     LoggedBatch,
     Run,
     RunList,
@@ -97,14 +99,17 @@ def create_run(
     losses: Losses,
     description: str | None,
     tags: Mapping[str, str] | None,
+    alerts: Sequence[Mapping[str, Any]] | None,
 ) -> Plan[CreatedRun]:
     """``PUT /v1/runs/{name}``: 201 created, 200 found with the same losses, 409 (raised) otherwise.
-    A description or tags given replace the stored ones."""
+    A description, tags or alert rules given replace the stored ones."""
     body: dict[str, Any] = {"losses": loss_specs(losses)}
     if description is not None:
         body["description"] = description
     if tags is not None:
         body["tags"] = dict(tags)
+    if alerts is not None:
+        body["alerts"] = [dict(rule) for rule in alerts]
     response = yield from send(retry, Call("PUT", run_path(name), json_body(body)))
     return CreatedRun(RUN.decode(response.content), response.status_code == 201)
 
@@ -209,3 +214,27 @@ def series(
         params["max_points"] = max_points
     response = yield from send(retry, Call("GET", run_path(run, "series"), params=params))
     return SERIES.decode(response.content)
+
+
+class DiagnosticsOptions(TypedDict, total=False):
+    """The parameters of ``GET /v1/runs/{run}/diagnostics`` (Keras ``EarlyStopping``'s and more)."""
+
+    loss: str
+    split: str
+    reference_split: str
+    patience: int
+    min_delta: float
+    baseline: float
+    start_from_step: int
+    divergence: float
+
+
+def diagnostics(retry: Retry, run: str, options: DiagnosticsOptions) -> Plan[Diagnostics]:
+    unknown = set(options) - set(DiagnosticsOptions.__annotations__)
+    if unknown:
+        raise TypeError(
+            f"unexpected arguments {sorted(unknown)}; known: {sorted(DiagnosticsOptions.__annotations__)}"
+        )
+    params = {key: value for key, value in options.items() if value is not None}
+    response = yield from send(retry, Call("GET", run_path(run, "diagnostics"), params=params))
+    return DIAGNOSTICS.decode(response.content)

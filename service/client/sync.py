@@ -17,8 +17,8 @@ from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Plan, Sleep
 if TYPE_CHECKING:
     from .bodies import Body
     from .results import CurveResult, Evaluation
-    from .run_results import CreatedRun, LoggedBatch, Run, RunList, RunSummary, Series
-    from .runs import BatchOptions, Tags, Window
+    from .run_results import CreatedRun, Diagnostics, LoggedBatch, Run, RunList, RunSummary, Series
+    from .runs import BatchOptions, DiagnosticsOptions, Tags, Window
     from .structs import LossInfo
 
 T = TypeVar("T")
@@ -117,13 +117,15 @@ class Client(ClientBase):
         losses: Losses,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
+        alerts: Sequence[Mapping[str, Any]] | None = None,
     ) -> CreatedRun:
         """Create run ``name`` with its losses (fixed for its life), or find it with the same
-        losses; ``.created`` says which. Other losses: ``ProblemError`` 409. A description or tags
-        given replace the stored ones."""
+        losses; ``.created`` says which. Other losses: ``ProblemError`` 409. A description, tags or
+        alert rules (``[{"name": "mse-1h", "loss": "mse", "split": "production", "window": "1h",
+        "max": 0.3}]``) given replace the stored ones."""
         from . import runs
 
-        return self._run(runs.create_run(self.retry, name, losses, description, tags))
+        return self._run(runs.create_run(self.retry, name, losses, description, tags, alerts))
 
     def runs(self, tags: Tags | None = None, limit: int | None = None, page_size: int = MAX_PAGE) -> RunList:
         """Runs, newest first, having every tag in ``tags`` (``{"team": "vision"}`` or
@@ -195,6 +197,16 @@ class Client(ClientBase):
         from . import runs
 
         return self._run(runs.series(self.retry, run, by, interval, max_points, window))
+
+    def diagnostics(self, run: str, **options: Unpack[DiagnosticsOptions]) -> Diagnostics:
+        """Training diagnostics of one ``loss`` (required when the run has several) from its by-step
+        values: Keras ``EarlyStopping``'s state on ``split`` (default ``validation``) with
+        ``patience``, ``min_delta``, ``baseline`` and ``start_from_step``, the gap to
+        ``reference_split`` (default ``train``), plateau, overfitting, divergence (``divergence``
+        growth factor), and the run's alert rules with their states."""
+        from . import runs
+
+        return self._run(runs.diagnostics(self.retry, run, options))
 
     def _run(self, plan: Plan[T]) -> T:
         outcome: plans.Outcome = None

@@ -194,3 +194,32 @@ def test_db_upgrade_errors():
     down = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
     result = runner.invoke(app, ["db", "upgrade", "--database-url", down])
     assert result.exit_code == 1 and "cannot migrate" in result.stderr
+
+
+def test_diagnostics_and_alerts(run, api, name):
+    rule = "val-1h:loss=mse,split=validation,window=1h,max=0.3"
+    created = run("runs", "create", name, "-l", "mse", "--alert", rule, "--format", "json")
+    assert created.exit_code == 0, created.stderr
+    (stored,) = json.loads(created.stdout)["alerts"]
+    assert (stored["name"], stored["loss"], stored["split"]) == ("val-1h", "mean_squared_error", "validation")
+    assert (stored["window"], stored["max"], stored["reduction"]) == (3600, 0.3, "mean")
+    for split, values in (("train", [1.0, 0.5, 0.3, 0.2]), ("validation", [1.0, 0.4, 0.5, 0.6])):
+        for step, value in enumerate(values):
+            api.post(
+                f"/v1/runs/{name}/batches",
+                json={"predictions": [value**0.5], "targets": [0.0], "split": split, "step": step},
+            ).raise_for_status()
+    answer = run("runs", "diagnostics", name, "--patience", "2", "--format", "json")
+    assert answer.exit_code == 0, answer.stderr
+    assert json.loads(answer.stdout) == api.get(f"/v1/runs/{name}/diagnostics?patience=2").json()
+    assert json.loads(answer.stdout)["status"] == "overfitting"
+    table = run("runs", "diagnostics", name, "--patience", "2", "--loss", "l2")
+    assert table.exit_code == 0 and "overfitting" in table.stdout and "alert val-1h" in table.stdout
+    assert "validation" in table.stdout and "train" in table.stdout
+    shown = run("runs", "show", name)
+    assert "alerts" in shown.stdout and "val-1h" in shown.stdout and "latest" in shown.stdout
+    bad = run("runs", "diagnostics", name, "--split", "no spaces")
+    assert bad.exit_code == 1 and "422" in bad.stderr
+    assert run("runs", "create", name, "-l", "mse", "--alert", "no-fields").exit_code == 2
+    refused = run("runs", "create", name, "-l", "mse", "--alert", "r:loss=mse,window=1h,max=x")
+    assert refused.exit_code == 1 and "body.alerts" in refused.stderr

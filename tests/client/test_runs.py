@@ -306,8 +306,61 @@ async def test_async_client_has_the_runs_methods(server, name):
             assert name in [r.name for r in await client.runs(tags={"k": "v"})]
             summary = await client.summary(name, split="train")
             series = await client.series(name, max_points=10)
+            diagnosed = await client.diagnostics(name, loss="huber", split="train")
+            assert diagnosed.status == "insufficient_data" and diagnosed.get("train").points == 1
             await client.delete_run(name)
     with Client(server.base, API_KEY) as sync:
         expected = sync.evaluate(p, t, LOSSES, w)
     assert_equals_evaluate(summary.get("huber"), expected["huber"])
     assert series.get("mean_squared_error").values[0] == pytest.approx(expected[0].value, rel=1e-9)
+
+
+VALIDATION = [1.0, 0.5, 0.4, 0.45, 0.5, 0.6]  # improves, then gets worse
+TRAIN = [1.0, 0.5, 0.3, 0.2, 0.1, 0.05]  # keeps improving
+
+
+def log_curves(client, name):
+    """One batch per step and split whose MSE is the given value (predictions √v, targets 0)."""
+    for split, values in (("train", TRAIN), ("validation", VALIDATION)):
+        for step, value in enumerate(values):
+            client.log_batch(name, np.full(2, np.sqrt(value)), np.zeros(2), split=split, step=step, time=T0)
+
+
+def test_diagnostics_and_alert_rules(client, server, name):
+    rule = {"name": "val-1h", "loss": "mse", "split": "validation", "window": "1h", "max": 0.3}
+    created = client.create_run(name, ["mse", "mae"], alerts=[rule])
+    assert [(r.name, r.window, r.max, r.reduction) for r in created.run.alerts] == [
+        ("val-1h", 3600, 0.3, "mean")
+    ]
+    log_curves(client, name)
+    found = client.diagnostics(name, loss="mse", patience=2)
+    assert (found.loss, found.split, found.reference_split) == ("mean_squared_error", "validation", "train")
+    assert found.status == "overfitting" and found.plateau and found.overfitting and not found.diverging
+    validation = found.get("validation")
+    assert (validation.best_step, validation.stop_step, validation.wait, validation.points) == (2, 4, 2, 6)
+    assert validation.best_value == pytest.approx(0.4, rel=1e-12)
+    np.testing.assert_array_equal(found.gap.step_array, np.arange(6))
+    np.testing.assert_allclose(found.gap.value_array, np.subtract(VALIDATION, TRAIN), rtol=1e-9, atol=1e-12)
+    assert found.gap.last == pytest.approx(0.55, rel=1e-9)
+    # The batches are hours old (T0): the rule's window is empty.
+    assert [(a.name, a.state) for a in found.alerts] == [("val-1h", "no_data")]
+    lenient = client.diagnostics(name, loss="mae", patience=10, baseline=0.1, split="train")
+    assert lenient.split == "train" and lenient.loss == "mean_absolute_error"
+    with pytest.raises(ProblemError) as caught:
+        client.diagnostics(name)  # two losses: which one?
+    assert caught.value.status == 422
+    with pytest.raises(TypeError, match="unexpected"):
+        client.diagnostics(name, loss="mse", patiance=2)  # type: ignore[call-arg]
+    shown = client.run(name)
+    assert {(d.loss, d.status) for d in shown.diagnostics} >= {("mean_squared_error", "improving")}
+    assert {(v.split, v.loss, v.step) for v in shown.latest} == {
+        (split, loss, 5)
+        for split in ("train", "validation")
+        for loss in ("mean_squared_error", "mean_absolute_error")
+    }
+    import httpx
+
+    with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {API_KEY}"}) as http:
+        answer = http.get(f"/v1/runs/{name}/diagnostics", params={"loss": "mse", "patience": 2}).json()
+        assert json.loads(to_json(found)) == answer
+        assert json.loads(to_json(shown)) == http.get(f"/v1/runs/{name}").json()

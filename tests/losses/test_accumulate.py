@@ -20,8 +20,8 @@ from hypothesis.extra.numpy import arrays
 
 from service.losses import registry
 from service.losses.accumulate import RELATIVE_ACCURACY, Accumulator, merge_all
-from service.losses.sketch import MAPPING, Sketch
 from service.losses.evaluate import LossSpec, Options, evaluate
+from service.losses.sketch import MAPPING, Sketch
 from service.losses.stats import QUANTILES
 
 from .inputs import param_sets, sample, variants
