@@ -10,12 +10,34 @@ only what it uses, so that ``loss-service losses`` starts quickly.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+import types
+from typing import Annotated, Any
 
-import typer
 
-from . import db, runs
-from .common import (
+def _defer_httpx_command_line() -> None:
+    """httpx imports its own command line at import time (``httpx._main``: click, rich.syntax and
+    pygments, ~75 ms here) whenever those are installed, as they are with the distributed extra.
+    This command line never calls it: a stand-in loads it if something does."""
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stand_in = types.ModuleType("httpx._main")
+
+    def main(*args: Any, **kwargs: Any) -> Any:
+        del sys.modules["httpx._main"]
+        from httpx._main import main as real
+
+        return real(*args, **kwargs)
+
+    stand_in.main = main  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stand_in
+
+
+_defer_httpx_command_line()
+
+import typer  # noqa: E402
+
+from . import db, runs  # noqa: E402
+from .common import (  # noqa: E402
     DEFAULT_URL,
     ApiKey,
     ArrayEncoding,
