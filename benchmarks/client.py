@@ -31,6 +31,7 @@ import httpx
 import numpy as np
 import orjson
 
+from service import tuning
 from service.client import Client
 from service.client.arrays import encode
 
@@ -133,7 +134,11 @@ def client(quick: bool) -> None:
 def startup(quick: bool) -> None:
     script = str(Path(sys.executable).parent / "loss-service")
     with server("ours") as (port, _):
-        env = dict(os.environ, LOSS_SERVICE_URL=f"http://127.0.0.1:{port}")
+        # Without the malloc settings this process took for the servers (benchmarks.bench applies
+        # service.tuning to itself): with them every new interpreter starts about 3 times slower,
+        # and a person's shell has none of them.
+        env = {name: value for name, value in os.environ.items() if name not in tuning.MALLOC_ENVIRONMENT}
+        env["LOSS_SERVICE_URL"] = f"http://127.0.0.1:{port}"
 
         def command(*args: str) -> Timed:
             return lambda: subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
