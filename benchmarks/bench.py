@@ -1,7 +1,7 @@
 """Ratio benchmarks: the service against bare baselines, measured in the same run on the same machine.
 
     python -m benchmarks.bench                 # every section; prints a Markdown table of ratios
-    python -m benchmarks.bench --only core     # sections: small, large, binary, core, memory
+    python -m benchmarks.bench --only core     # sections: small, large, binary, core, stacked, memory
     python -m benchmarks.bench --quick         # shorter runs, for a smoke check
 
 Needs the test extra (scikit-learn) and, for the small-request section, wrk (Debian: apt-get install
@@ -542,6 +542,94 @@ def sklearn_comparisons(run: Callable[..., Any], repeats: int) -> None:
         )
 
 
+def stacked(quick: bool) -> None:
+    """Losses whose rows are stacked parts against PyTorch (CPU, one thread, float64), in this
+    process: value and gradient on both sides (torch: forward and backward)."""
+    from service.losses import registry
+    from service.losses.evaluate import LossSpec, Options, evaluate
+
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed: skipping the stacked-parts section", flush=True)
+        return
+    torch.set_num_threads(1)
+    functional = torch.nn.functional
+    repeats = 5 if quick else 15
+    rng = np.random.default_rng(3)
+    gradient = Options(include=frozenset({"gradient"}))
+
+    def ours(name: str, predictions: np.ndarray, targets: np.ndarray | None) -> Callable[[], Any]:
+        definition = registry.get(name)
+        spec = LossSpec(definition, definition.params())
+        return lambda: evaluate([spec], predictions, targets, None, gradient)
+
+    def backward(x: Any, loss: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            x.grad = None
+            loss().backward()
+
+        return run
+
+    n, frames, classes, length = 32, 200, 30, 40
+    logits = rng.normal(size=(n, frames, classes))
+    labels = rng.integers(1, classes, size=(n, length))
+    z = torch.tensor(logits.transpose(1, 0, 2).copy(), requires_grad=True)  # torch's (T, N, C)
+    torch_labels, frame_counts = torch.tensor(labels), torch.full((n,), frames, dtype=torch.long)
+    label_counts = torch.full((n,), length, dtype=torch.long)
+    cases = [
+        (
+            f"ctc value + gradient, N={n}, T={frames}, C={classes}, S={length}",
+            ours("ctc", logits, labels.astype(np.float64)),
+            backward(
+                z,
+                lambda: functional.ctc_loss(
+                    functional.log_softmax(z, dim=-1),
+                    torch_labels,
+                    frame_counts,
+                    label_counts,
+                    reduction="sum",
+                ),
+            ),
+            "<= 2",
+            lambda r: r <= 2.0,
+        )
+    ]
+    rows, width = 100_000, 128
+    triplets = rng.normal(size=(rows, 3, width))
+    t = torch.tensor(triplets, requires_grad=True)
+    pairs = rng.normal(size=(rows, 2, width))
+    signs = np.where(rng.uniform(size=rows) < 0.5, -1.0, 1.0)
+    c, torch_signs = torch.tensor(pairs, requires_grad=True), torch.tensor(signs)
+    cases += [
+        (
+            f"triplet_margin value + gradient, {rows // 1000}k x {width}",
+            ours("triplet_margin", triplets, None),
+            backward(t, lambda: functional.triplet_margin_loss(t[:, 0], t[:, 1], t[:, 2])),
+            "",
+            None,
+        ),
+        (
+            f"cosine_embedding value + gradient, {rows // 1000}k x {width}",
+            ours("cosine_embedding", pairs, signs),
+            backward(c, lambda: functional.cosine_embedding_loss(c[:, 0], c[:, 1], torch_signs)),
+            "",
+            None,
+        ),
+    ]
+    for what, mine, theirs, target, ok in cases:
+        o, reference = best_of(mine, repeats), best_of(theirs, repeats)
+        record(
+            "stacked",
+            what,
+            fmt_ms(o),
+            f"torch {torch.__version__} CPU 1 thread {fmt_ms(reference)}",
+            o / reference,
+            target,
+            ok,
+        )
+
+
 def peak_added(pid: int, send: Callable[[], None]) -> int:
     """Bytes by which one request raised the process's peak RSS (VmHWM, reset before)."""
 
@@ -594,7 +682,14 @@ def memory(quick: bool) -> None:
         )
 
 
-SECTIONS = {"small": small, "large": large, "binary": binary, "core": core, "memory": memory}
+SECTIONS = {
+    "small": small,
+    "large": large,
+    "binary": binary,
+    "core": core,
+    "stacked": stacked,
+    "memory": memory,
+}
 
 
 def machine() -> str:

@@ -9,6 +9,7 @@ Sections:
 - ``large``: POST a 1M-element NPZ batch vs POST /v1/evaluate with the same body (same server),
   with and without a client batch_id (the fingerprint for idempotency is computed only with one).
 - ``small``: 100-element batches (each committed) vs 100-element evaluations, wrk, 32 connections.
+- ``list``: GET /v1/runs of 1,000 runs of 50 steps each, with every run's diagnostics status.
 - ``reads``: a run of 100,000 batches (100 samples each) on 1,000 steps and two splits, written
   straight into the tables and compacted, then GET summary and series (500 points) from a server:
   median client-measured latency; and the storage per (batch, loss).
@@ -175,7 +176,7 @@ def seed(url: str, batches: int) -> tuple[int, float]:
     rng = np.random.default_rng(0)
 
     async def create() -> int:
-        run, _ = await monitor.put_run("long", [spec], None, None, False)
+        run, _ = await monitor.put_run("long", [spec])
         return run.id
 
     run_id = asyncio.run(create())
@@ -276,7 +277,78 @@ def reads(backend: str, url: str, quick: bool) -> None:
             )
 
 
-SECTIONS = {"large": large, "small": small, "reads": reads}
+def seed_runs(url: str, runs: int, steps: int) -> None:
+    """``runs`` training runs of ``steps`` steps (one train and one validation batch a step),
+    written straight into the tables and compacted."""
+    monitor = Monitor(url)
+    spec = LossSpec(get("mse"), get("mse").params())
+    rng = np.random.default_rng(1)
+    start = 1_767_225_600 * 1_000_000
+
+    async def create(name: str) -> int:
+        run, _ = await monitor.put_run(name, [spec], None, None)
+        return run.id
+
+    for r in range(runs):
+        run_id = asyncio.run(create(f"run-{r:04d}"))
+        rows = []
+        for i in range(2 * steps):
+            p, t = rng.normal(size=20), rng.normal(size=20)
+            (result,) = evaluate([spec], p, t, None, Options(include=frozenset(), accumulate=True))
+            assert result.accumulator is not None
+            fields = BatchFields("train" if i % 2 == 0 else "validation", i // 2, start + i * 1_000_000)
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "sequence": i + 1,
+                    "batch_id": uuid.uuid4().hex,
+                    "split": fields.split,
+                    "step": fields.step,
+                    "time": fields.time,
+                    "time_given": True,
+                    "fingerprint": fingerprint(p, t, None, "raise", fields),
+                    "results": b"[]",
+                    "accumulators": pack([result.accumulator.to_bytes()]),
+                }
+            )
+        with monitor.database.engine.begin() as connection:
+            connection.execute(insert(schema.batches), rows)
+            connection.execute(
+                update(schema.runs)
+                .where(schema.runs.c.id == run_id)
+                .values(
+                    last_sequence=len(rows),
+                    batches=len(rows),
+                    first_time=start,
+                    last_time=start + (len(rows) - 1) * 1_000_000,
+                    last_step=steps - 1,
+                )
+            )
+            connection.execute(
+                insert(schema.run_splits), [{"run_id": run_id, "split": s} for s in ("train", "validation")]
+            )
+        asyncio.run(monitor.compact_now(f"run-{r:04d}"))
+    asyncio.run(monitor.stop())
+
+
+def listing(backend: str, url: str, quick: bool) -> None:
+    """GET /v1/runs?limit=1000 with each run's diagnostics status and latest values."""
+    runs, steps = (200, 50) if quick else (1000, 50)
+    seed_runs(url, runs, steps)
+    with server("ours", database_url=url) as (port, _):
+        seconds = timed_get(port, f"/v1/runs?limit={runs}", 5 if quick else 15)
+    record(
+        "history",
+        f"GET /v1/runs of {runs:,} runs x {steps} steps with diagnostics status ({backend})",
+        fmt_ms(seconds),
+        "target 200 ms",
+        seconds / 0.2,
+        "<= 1 (under 200 ms)",
+        lambda r: r <= 1,
+    )
+
+
+SECTIONS = {"large": large, "small": small, "reads": reads, "list": listing}
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from .api.translate import catalogue_entry
 from .config import Settings
 from .losses import registry
 from .monitoring.runs import Monitor
+from .ui import install as install_dashboard
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1.router)
     app.include_router(runs.router)
     app.include_router(operations.router)
+    install_dashboard(app)
     # The hot endpoint, innermost: every middleware added after it (outside it) still applies.
     app.add_middleware(EvaluateFastPath, settings=settings)
 

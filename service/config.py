@@ -84,6 +84,20 @@ class Settings(BaseSettings):
         "of the service; 'full' also through a crash of the machine, at about 10x the cost of a commit.",
     )
 
+    # Run metrics in /metrics (computed from the history database at each scrape).
+    metrics_max_runs: int = Field(
+        50,
+        ge=0,
+        le=10_000,
+        description="Most runs exported in /metrics (the most recently updated); 0 exports none.",
+    )
+    metrics_recent_seconds: int = Field(
+        3600, ge=1, description="A run is exported while its last batch time is at most this old."
+    )
+    metrics_window_seconds: int = Field(
+        300, ge=1, description="The trailing window of loss_service_run_window_value, in seconds."
+    )
+
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

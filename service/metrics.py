@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+from prometheus_client.core import Metric
 
 disable_created_metrics()  # no *_created series: creation times say nothing an operator needs
 
@@ -84,13 +86,25 @@ IN_PROGRESS = Gauge(
 )
 
 
-def exposition() -> tuple[bytes, str]:
-    """The Prometheus text exposition of this process, or of every worker in multiprocess mode."""
+class _With:
+    """A registry's metrics followed by more families (computed for this scrape)."""
+
+    def __init__(self, registry: CollectorRegistry, extra: Iterable[Metric]) -> None:
+        self.registry, self.extra = registry, extra
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.registry.collect()
+        yield from self.extra
+
+
+def exposition(extra: Iterable[Metric] = ()) -> tuple[bytes, str]:
+    """The Prometheus text exposition of this process, or of every worker in multiprocess mode,
+    followed by ``extra`` metric families."""
+    registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    return generate_latest(_With(registry, extra)), CONTENT_TYPE_LATEST  # type: ignore[arg-type]
 
 
 def worker_exited(pid: int) -> None:

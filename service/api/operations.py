@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
 from .. import metrics
+from ..monitoring import exporter
 from .problems import PROBLEM_JSON, STORE_RETRY_AFTER, Problem, ProblemDetails
 from .schemas import Health
 
@@ -82,9 +83,17 @@ async def readyz(request: Request) -> dict[str, str]:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def prometheus_metrics() -> Response:
-    """Prometheus text exposition (every worker's samples in multiprocess mode)."""
-    body, content_type = metrics.exposition()
+async def prometheus_metrics(request: Request) -> Response:
+    """Prometheus text exposition (every worker's samples in multiprocess mode), and the metrics of
+    recent runs, computed from the history database for this scrape."""
+    settings = request.app.state.settings
+    families: list[Any] = []
+    if settings.metrics_max_runs:
+        limits = exporter.Limits(
+            settings.metrics_window_seconds, settings.metrics_recent_seconds, settings.metrics_max_runs
+        )
+        families = list(exporter.families(await exporter.snapshot(request.app.state.monitor, limits)))
+    body, content_type = metrics.exposition(families)
     return Response(body, media_type=content_type)
 
 

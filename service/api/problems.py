@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ..losses.errors import LossError
+from ..losses.errors import LossError, TooLarge
 from ..losses.registry import all_names
 from ..monitoring.errors import MonitoringError
 from ..store import StoreUnavailable
@@ -89,9 +89,10 @@ def problem_response(problem: Problem) -> Response:
 
 
 def from_loss_error(error: LossError) -> Problem:
-    """Every core error is a request that breaks the contract: 422, located in the body."""
+    """A core error is a request that breaks the contract (422), or asks for too much work (413);
+    either is located in the body."""
     return Problem(
-        422,
+        413 if isinstance(error, TooLarge) else 422,
         error.kind,
         error.title,
         error.detail,

@@ -114,24 +114,24 @@ def run_body(run: Run, overview: RunOverview | None) -> dict[str, Any]:
     if overview is not None:
         body["diagnostics"] = [
             {
-                "loss": specs[index]["name"],
-                "params": params(index),
-                "status": result.status,
-                "best_step": result.splits[result.split].best_step,
-                "best_value": result.splits[result.split].best_value,
-                "stop_step": result.splits[result.split].stop_step,
+                "loss": specs[s.loss]["name"],
+                "params": params(s.loss),
+                "status": s.status,
+                "best_step": s.best_step,
+                "best_value": s.best_value,
+                "stop_step": s.stop_step,
             }
-            for index, result in overview.statuses
+            for s in overview.statuses
         ]
         body["latest"] = [
             {
-                "split": split,
-                "loss": specs[index]["name"],
-                "params": params(index),
-                "step": step,
-                "value": value,
+                "split": x.split,
+                "loss": specs[x.loss]["name"],
+                "params": params(x.loss),
+                "step": x.step,
+                "value": x.value,
             }
-            for split, index, step, value in overview.latest
+            for x in overview.latest
         ]
     return body
 

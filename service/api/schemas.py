@@ -26,6 +26,18 @@ from ..losses.evaluate import Include, NanPolicy
 from .arrays import DTYPES, ArrayEncoding
 
 NUMBER_OR_NULL: dict[str, Any] = {"anyOf": [{"type": "number"}, {"type": "null"}]}
+
+
+def nested_lists(depth: int) -> dict[str, Any]:
+    """JSON lists of numbers (null = missing) nested up to ``depth`` levels: arrays of 1 to depth axes."""
+    item = NUMBER_OR_NULL
+    for _ in range(depth - 1):
+        item = {"anyOf": [*NUMBER_OR_NULL["anyOf"], {"type": "array", "items": item}]}
+    return {"type": "array", "items": item}
+
+
+# Predictions of stacked parts (triplets of embeddings, CTC frames) have three axes.
+MAX_AXES = 3
 TENSOR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Tensor",
@@ -40,19 +52,7 @@ TENSOR_SCHEMA: dict[str, Any] = {
 }
 ARRAY_SCHEMA: dict[str, Any] = {
     "description": "Nested lists of numbers (null = missing value), or a tensor object.",
-    "anyOf": [
-        {
-            "type": "array",
-            "items": {
-                "anyOf": [
-                    {"type": "number"},
-                    {"type": "null"},
-                    {"type": "array", "items": NUMBER_OR_NULL},
-                ]
-            },
-        },
-        TENSOR_SCHEMA,
-    ],
+    "anyOf": [nested_lists(MAX_AXES), TENSOR_SCHEMA],
 }
 ArrayInput = Annotated[Any, WithJsonSchema(ARRAY_SCHEMA)]
 ArrayOutput = Annotated[
@@ -61,15 +61,7 @@ ArrayOutput = Annotated[
         {
             "description": "Nested lists (array_encoding 'list', null for non-finite values) or a "
             "float64 tensor object (array_encoding 'base64').",
-            "anyOf": [
-                {
-                    "type": "array",
-                    "items": {
-                        "anyOf": [*NUMBER_OR_NULL["anyOf"], {"type": "array", "items": NUMBER_OR_NULL}]
-                    },
-                },
-                TENSOR_SCHEMA,
-            ],
+            "anyOf": [nested_lists(MAX_AXES), TENSOR_SCHEMA],
         }
     ),
 ]
@@ -143,8 +135,21 @@ def evaluate_request_model() -> type[BaseModel]:
                 description="1 to 32 losses: names, or objects with a name and parameters.",
             ),
         ),
-        predictions=(ArrayInput, Field(description="Predictions, shape (N,) or (N, D).")),
-        targets=(ArrayInput, Field(description="Targets, one row per sample.")),
+        predictions=(
+            ArrayInput,
+            Field(
+                description="Predictions, one row per sample: (N,), (N, D), or stacked parts such as "
+                "(N, 3, D); each loss's catalogue entry gives its shapes."
+            ),
+        ),
+        targets=(
+            ArrayInput | None,
+            Field(
+                None,
+                description="Targets, one row per sample. May be omitted or null only when no loss of "
+                'the request takes targets (catalogue "targets": "none").',
+            ),
+        ),
         weights=(ArrayInput | None, Field(None, description="Sample weights (N,), >= 0.")),
         reduction=(Reduction, "mean"),
         nan_policy=(NanPolicy, "raise"),
@@ -228,7 +233,7 @@ class ArraySummaryModel(BaseModel):
 
 class InputsModel(BaseModel):
     predictions: ArraySummaryModel
-    targets: ArraySummaryModel
+    targets: ArraySummaryModel | None = Field(description="null when the request sent no targets.")
 
 
 class EvaluateResponse(BaseModel):
@@ -274,6 +279,9 @@ class CatalogueEntry(BaseModel):
     parameters: dict[str, Any] = Field(description="JSON Schema of the parameters, with defaults.")
     input_modes: list[InputModeModel]
     has_gradient: bool
+    targets: Literal["required", "none"] = Field(
+        description="'none': the loss takes no targets, which a request of only such losses may omit."
+    )
     nonnegative: bool = Field(description="Whether every per-sample loss is >= 0.")
     reductions: list[Reduction]
     curve: bool = Field(description="Whether POST /v1/losses/{name}/curve applies.")

@@ -42,6 +42,7 @@ def catalogue_entry(definition: LossDefinition) -> dict[str, Any]:
             for m in definition.modes
         ],
         "has_gradient": definition.has_gradient,
+        "targets": "required" if definition.takes_targets else "none",
         "nonnegative": definition.nonnegative,
         "reductions": list(definition.reductions),
         "curve": definition.scalar_prediction,

@@ -179,7 +179,7 @@ def parse_and_evaluate(handover: list[bytearray], media: str, settings: Settings
 
 def decode_request(
     payload: Any, model: type[BaseModel], settings: Settings
-) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None]:
+) -> tuple[Any, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Validate a request with arrays (evaluate, a run's batch) and decode its arrays to float64.
 
     ``payload``'s arrays are consumed (popped) on the way.
@@ -194,11 +194,12 @@ def decode_request(
             setattr(request, name, None)
             if isinstance(payload, dict):
                 payload.pop(name, None)
-            optional = raw is None and name == "weights"  # null predictions/targets: decode's 422
+            # null predictions: decode's 422; no targets: the core's 422 unless no loss takes any.
+            optional = raw is None and name != "predictions"
             arrays[name] = None if optional else decode(raw, f"body.{name}", settings.max_elements)
             del raw
     predictions, targets, weights = arrays["predictions"], arrays["targets"], arrays["weights"]
-    assert predictions is not None and targets is not None  # required fields of the request
+    assert predictions is not None  # a required field of the request
     return request, predictions, targets, weights
 
 
@@ -220,7 +221,9 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
     include = options.include
     with metrics.stage("compute"):
         results = evaluate(specs, predictions, targets, weights, options)
-        inputs = (describe(predictions), describe(targets)) if "inputs" in include else None
+        inputs = None
+        if "inputs" in include:
+            inputs = (describe(predictions), None if targets is None else describe(targets))
     for result in results:
         metrics.evaluated(result.loss, int(predictions.size))
     with metrics.stage("encode"):
@@ -233,7 +236,7 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
         if inputs is not None:
             body["inputs"] = {
                 "predictions": translate.summary_body(inputs[0]),
-                "targets": translate.summary_body(inputs[1]),
+                "targets": None if inputs[1] is None else translate.summary_body(inputs[1]),
             }
         return dump(body)
 
@@ -256,8 +259,8 @@ def _curve(name: str, payload: Any) -> dict[str, Any]:
     definition = _definition(name)
     if not definition.scalar_prediction:
         detail = (
-            f"{definition.name} takes a vector prediction per sample, so it has no scalar "
-            "curve; curves exist for losses whose catalogue entry says curve: true."
+            f"{definition.name} has no scalar curve (its prediction per sample is not one free "
+            "number); curves exist for losses whose catalogue entry says curve: true."
         )
         raise Problem(422, "no-curve", "No scalar curve", detail, [("path.name", detail)])
     request = CurveRequest.model_validate(payload)

@@ -9,6 +9,10 @@ from . import binary  # noqa: F401
 from . import margin  # noqa: F401
 from . import multiclass  # noqa: F401
 from . import similarity  # noqa: F401
+from . import ranking  # noqa: F401
+from . import metric  # noqa: F401
+from . import probabilistic  # noqa: F401
+from . import sequence  # noqa: F401
 from .evaluate import LossResult, LossSpec, Options, evaluate
 from .registry import definitions, get
 

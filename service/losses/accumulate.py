@@ -157,13 +157,9 @@ class Accumulator:
         # sum NaN, so the element-wise look is needed only then).
         if not math.isfinite(total_l) and np.isnan(values).any():
             return replace(known, sum=math.nan, m2=math.nan, min=math.nan, max=math.nan)
+        low, high = float(values.min()), float(values.max())
         return replace(
-            known,
-            sum=total_l,
-            m2=m2,
-            min=float(values.min()),
-            max=float(values.max()),
-            sketch=Sketch.of(values, weights),
+            known, sum=total_l, m2=m2, min=low, max=high, sketch=Sketch.of(values, weights, (low, high))
         )
 
     def merge(self, other: Accumulator) -> Accumulator:

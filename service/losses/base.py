@@ -26,7 +26,17 @@ from pydantic import BaseModel, ConfigDict
 Reduction = Literal["mean", "sum", "sum_over_batch_size", "none"]
 REDUCTIONS: tuple[Reduction, ...] = ("mean", "sum", "sum_over_batch_size", "none")
 
-Family = Literal["regression", "binary", "margin", "multiclass", "similarity"]
+Family = Literal[
+    "regression",
+    "binary",
+    "margin",
+    "multiclass",
+    "similarity",
+    "ranking",
+    "metric_learning",
+    "probabilistic",
+    "sequence",
+]
 
 # The value spaces an array can be asked to live in. Tests generate inputs from these, and the
 # catalogue shows them, so they are data rather than prose.
@@ -40,6 +50,11 @@ Space = Literal[
     "log_simplex",  # rows of log-probabilities: <= 0, logsumexp = 0
     "class_index",  # integers in [0, C)
     "sign",  # -1 or +1 (0/1 accepted and mapped to -1/+1)
+    "plus_minus_one",  # exactly -1 or +1 (pair labels)
+    "binary_label",  # exactly 0 or 1
+    "relevance",  # graded relevance >= 0 per list item (ties allowed)
+    "mean_variance",  # rows (mean, variance) with variance >= 0
+    "label_sequence",  # class indices other than the blank, padded at the end with -1
 ]
 
 
@@ -64,6 +79,7 @@ class InputMode:
     """One way of feeding a loss: which spaces predictions and targets live in, and the shapes.
 
     ``select`` gives the parameter values that choose this mode (``{"from_logits": True}``).
+    ``targets`` is empty for a loss that takes no targets.
     """
 
     name: str
@@ -145,10 +161,15 @@ class LossDefinition:
     reductions: tuple[Reduction, ...] = REDUCTIONS
     # sqrt for RMSE: value = transform(reduced), gradient scaled by transform'(reduced).
     transform: Callable[[float], tuple[float, float]] | None = None
-    # Whether the prediction is one scalar per sample, so that POST .../curve applies.
+    # Whether the prediction is one free scalar per sample, so that POST .../curve applies.
     scalar_prediction: bool = True
     # Parameter sets the common test suite runs, beyond the defaults and each mode's ``select``.
     examples: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def takes_targets(self) -> bool:
+        """Whether the loss reads targets (false when no input mode has any: triplet_margin)."""
+        return any(mode.targets for mode in self.modes)
 
     def mode_for(self, params: Params) -> InputMode:
         """The input mode the parameters select (the first whose ``select`` they all match)."""

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidInput
+from .errors import InvalidInput, TooLarge
 
 SIMPLEX_ATOL = 1e-6
+# The most cells (pairs of list items, CTC lattice states) one loss may work on per request: a few
+# arrays of this many float64 values, ~32 MiB each, within the element limits' order of memory.
+MAX_CELLS = 2**22
 
 
 def first_index(mask: np.ndarray) -> tuple[int, ...]:
@@ -25,6 +28,45 @@ def check_ndim(array: np.ndarray, name: str, allowed: tuple[int, ...]) -> None:
     if array.ndim not in allowed:
         shapes = " or ".join({1: "(N,)", 2: "(N, D)"}.get(n, f"{n}-D") for n in allowed)
         raise InvalidInput(f"{name} must have shape {shapes}; got shape {tuple(array.shape)}.", (name,))
+
+
+def check_layout(array: np.ndarray, name: str, layout: str, meaning: str, *, empty: bool = False) -> None:
+    """``array`` has the rank of ``layout`` (such as "(N, 3, D)") and every size it gives as a number.
+
+    Letters are free sizes, each at least 1 (any size with ``empty``, for label sequences that may
+    all be empty). The message shows the layout and what a row holds.
+    """
+    sizes = [part.strip() for part in layout.strip("()").split(",") if part.strip()]
+    fits = array.ndim == len(sizes) and all(
+        array.shape[axis] == int(size) if size.isdigit() else (empty or array.shape[axis] > 0)
+        for axis, size in enumerate(sizes)
+    )
+    if not fits:
+        raise InvalidInput(
+            f"{name} must have shape {layout}: {meaning}; got shape {tuple(array.shape)}.", (name,)
+        )
+
+
+def check_labels(array: np.ndarray, name: str, allowed: tuple[float, ...], what: str) -> None:
+    """Every element is one of the ``allowed`` labels."""
+    bad = ~np.isin(array, allowed)
+    if bad.any():
+        index = first_index(bad)
+        where = "".join(f"[{i}]" for i in index)
+        labels = ", ".join(f"{label:g}" for label in allowed)
+        raise InvalidInput(
+            f"{name}{where} = {fmt(array[index])} is not one of {{{labels}}}: {what}.", (name, *index)
+        )
+
+
+def check_cells(cells: int, what: str, name: str) -> None:
+    """Refuse work beyond MAX_CELLS cells (413): ``what`` says how the count arises."""
+    if cells > MAX_CELLS:
+        raise TooLarge(
+            f"{what} makes {cells} cells, more than the {MAX_CELLS} one request may use; send fewer "
+            "samples per request.",
+            (name,),
+        )
 
 
 def check_same_shape(predictions: np.ndarray, targets: np.ndarray) -> None:

@@ -21,8 +21,8 @@ def curve(
     """Per-sample loss lᵢ and ∂lᵢ/∂xᵢ at every prediction xᵢ, all with the same target."""
     if not definition.scalar_prediction:
         raise InvalidInput(
-            f"{definition.name} takes a vector prediction per sample, so it has no scalar curve; "
-            "curves exist for losses whose catalogue entry says curve: true.",
+            f"{definition.name} has no scalar curve (its prediction per sample is not one free "
+            "number); curves exist for losses whose catalogue entry says curve: true.",
             ("name",),
         )
     (result,) = evaluate([LossSpec(definition, params)], x, np.full_like(x, target), None, CURVE_OPTIONS)

@@ -55,6 +55,17 @@ class NonFiniteInput(InvalidInput):
     title = "Non-finite input"
 
 
+class TooLarge(LossError):
+    """Arrays within the element limits whose loss needs more work than one request may ask for
+    (the pairs of long lists, a CTC lattice of many frames and labels)."""
+
+    kind = "payload-too-large"
+    title = "Payload too large"
+
+    def __init__(self, message: str, location: Location = ()) -> None:
+        super().__init__(message, [ErrorItem(location, message)])
+
+
 class UnknownLoss(LossError):
     """A loss name that is neither a canonical name nor an alias."""
 

@@ -177,14 +177,34 @@ def prepare(
     return Prepared(predictions, targets, weights, keep, nan_policy)
 
 
+def without_targets(specs: Sequence[LossSpec], predictions: np.ndarray) -> np.ndarray:
+    """The targets of a request that sent none: allowed only when no loss of it takes targets.
+
+    Such losses get an (N, 0) array, so that rows are selected and checked as for any targets.
+    """
+    needing = [spec.definition.name for spec in specs if spec.definition.takes_targets]
+    if needing:
+        raise InvalidInput(
+            f"targets are required: {', '.join(dict.fromkeys(needing))} take targets. Only a request "
+            'whose losses all take none (catalogue "targets": "none") may omit them.',
+            ("targets",),
+        )
+    return np.empty((*predictions.shape[:1], 0))
+
+
 def evaluate(
     specs: Sequence[LossSpec],
     predictions: np.ndarray,
-    targets: np.ndarray,
+    targets: np.ndarray | None,
     weights: np.ndarray | None,
     options: Options,
 ) -> list[LossResult]:
-    """Evaluate each spec on the same arrays. Errors carry their location in the request."""
+    """Evaluate each spec on the same arrays. Errors carry their location in the request.
+
+    ``targets`` may be None when no loss of ``specs`` takes targets.
+    """
+    if targets is None:
+        targets = without_targets(specs, predictions)
     data = prepare(predictions, targets, weights, options.nan_policy)
     results = []
     for position, spec in enumerate(specs):
@@ -260,8 +280,13 @@ def evaluate_one(spec: LossSpec, data: Prepared, options: Options) -> LossResult
     effective = s if f is None else (f if s is None else s * f)
     counted = None if computed.ignored is None else ~computed.ignored
     n_counted = kept if counted is None else int(np.count_nonzero(counted))
-    weighted_a = a if s is None else s * a
+    with np.errstate(invalid="ignore"):
+        weighted_a = a if s is None else s * a
     total = float(weighted_a.sum())
+    if math.isnan(total) and s is not None:
+        # 0·inf: a row of weight 0 counts nowhere, even when its loss is infinite (a CTC label
+        # sequence that no alignment produces).
+        total = float(np.where(s > 0, weighted_a, 0.0).sum())
     weight_sum = float(n_counted if effective is None else effective.sum())
 
     value: float | None

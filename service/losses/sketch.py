@@ -52,7 +52,9 @@ class LogarithmicMapping:
 
     def keys(self, magnitudes: np.ndarray) -> np.ndarray:
         """Bucket keys of positive finite values above ``min_possible``."""
-        return np.ceil(np.log2(magnitudes) * self.multiplier).astype(np.int64)
+        scaled = np.log2(magnitudes)
+        scaled *= self.multiplier
+        return np.ceil(scaled, out=scaled).astype(np.int64)
 
     def values(self, keys: np.ndarray) -> np.ndarray:
         """The value representing each bucket: 2γᵏ / (1 + γ)."""
@@ -64,11 +66,14 @@ NO_KEYS = np.empty(0, np.int64)
 NO_WEIGHTS = np.empty(0, np.float64)
 
 
-def bucket(keys: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Sparse (sorted keys, summed weights) of values already mapped to keys."""
+def bucket(
+    keys: np.ndarray, weights: np.ndarray | None, bounds: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse (sorted keys, summed weights) of values already mapped to keys (whose smallest and
+    largest key are ``bounds``, when known)."""
     if keys.size == 0:
         return NO_KEYS, NO_WEIGHTS
-    low, high = int(keys.min()), int(keys.max())
+    low, high = bounds if bounds is not None else (int(keys.min()), int(keys.max()))
     if high - low <= 4 * keys.size + 4096:  # dense enough for one counting pass
         sums = np.bincount(keys - low, weights=weights, minlength=high - low + 1)
         present = np.flatnonzero(sums)
@@ -95,14 +100,19 @@ class Sketch:
         return cls(NO_KEYS, NO_WEIGHTS, NO_KEYS, NO_WEIGHTS)
 
     @classmethod
-    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> Sketch:
-        """The sketch of ``values`` (no NaN) with positive ``weights`` (None: weight 1 each)."""
+    def of(
+        cls, values: np.ndarray, weights: np.ndarray | None = None, bounds: tuple[float, float] | None = None
+    ) -> Sketch:
+        """The sketch of ``values`` (no NaN) with positive ``weights`` (None: weight 1 each);
+        ``bounds`` are their minimum and maximum, when known."""
         if values.size == 0:
             return cls.empty()
         tiny = MAPPING.min_possible
-        low, high = float(values.min()), float(values.max())
+        low, high = bounds if bounds is not None else (float(values.min()), float(values.max()))
         if low > tiny and high < math.inf:  # the usual case: every loss positive and finite
-            keys, sums = bucket(MAPPING.keys(values), weights)
+            # The mapping is monotone: the extreme values give the extreme keys.
+            extremes = MAPPING.keys(np.array([low, high]))
+            keys, sums = bucket(MAPPING.keys(values), weights, (int(extremes[0]), int(extremes[1])))
             return cls(keys, sums, NO_KEYS, NO_WEIGHTS)
 
         def weight_of(mask: np.ndarray) -> float:

@@ -2,7 +2,8 @@
 
 Each batch's accumulator of each loss is merged into the aggregate of its step (if it has one)
 and of its minute, hour and day. The store runs the fold inside one transaction with the batches
-it takes and the aggregates it asks for, and moves the run's ``compacted_through`` past them.
+it takes and the aggregates it asks for, moves the run's ``compacted_through`` past them, and
+keeps the run's overview (``overview_json``) up to date with what is now compacted.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection
 
-from ..store import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord
-from .history import Piece, merge_groups
+from ..store import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord, StepSums
+from .history import Piece, merge_groups, values_by_step
+from .overview import overview_of
+from .specs import specs_of
 from .windows import MICROSECONDS
 
 # Fold a run's batches once this many are pending; reads merge the pending ones themselves.
@@ -61,3 +64,13 @@ def fold(
             sums.nonfinite,
         )
     return out
+
+
+def overview_json(run_id: int, losses: str, sums: list[StepSums]) -> str:
+    """The run's overview (JSON) from the sums of its by-step aggregates, as the store keeps it."""
+    specs = specs_of(losses)
+    transforms = {(run_id, i): spec.definition.transform for i, spec in enumerate(specs)}
+    series = values_by_step(sums, [], transforms)
+    return overview_of(
+        {loss: series.get((run_id, loss), {}) for loss in range(len(specs))}, len(specs)
+    ).to_json()

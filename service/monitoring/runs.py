@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -32,12 +33,12 @@ import xxhash
 
 from .. import metrics
 from ..losses import registry
-from ..losses.accumulate import Summary, Transform
+from ..losses.accumulate import Summary, Sums, Transform
 from ..losses.evaluate import LossResult, LossSpec, Options, evaluate
 from ..store import DuplicateBatch, NewBatch, RunRecord, Store, StoreUnavailable, connect
 from .alerts import AlertRule, RuleState, judge
-from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold
-from .diagnostics import DEFAULT_PARAMS, Diagnostics, DiagnosticsParams, diagnose
+from .compaction import COMPACT_AFTER, COMPACT_LIMIT, fold, overview_json
+from .diagnostics import Diagnostics, DiagnosticsParams, diagnose
 from .errors import BatchConflict, InvalidQuery, RunConflict, UnknownRun
 from .history import (
     STEP_SERIES,
@@ -50,6 +51,8 @@ from .history import (
     summarize,
     values_by_step,
 )
+from .overview import RunOverview, overview_of
+from .specs import canonical, specs_of
 from .windows import MICROSECONDS, Query, step_series_cover, summary_cover, time_series_cover
 
 logger = logging.getLogger("service.monitoring")
@@ -64,19 +67,6 @@ RETRY_AFTER_SECONDS = 5
 SWEEP_SECONDS = 2.0
 # Migrations that failed at start (the database is down) are retried this often, in seconds.
 MIGRATION_RETRY = (1.0, 30.0)
-
-
-def canonical(specs: Sequence[LossSpec]) -> list[dict[str, Any]]:
-    """Loss specs as stored and shown: canonical names and every parameter with its value."""
-    return [{"name": s.definition.name, **s.params.model_dump(mode="json")} for s in specs]
-
-
-def specs_of(losses: str) -> tuple[LossSpec, ...]:
-    specs = []
-    for item in orjson.loads(losses):
-        definition = registry.get(item.pop("name"))
-        specs.append(LossSpec(definition, definition.params.model_validate(item)))
-    return tuple(specs)
 
 
 def now_us() -> int:
@@ -380,7 +370,7 @@ class Monitor:
         self,
         name: str,
         predictions: np.ndarray,
-        targets: np.ndarray,
+        targets: np.ndarray | None,
         weights: np.ndarray | None,
         options: Options,
         fields: BatchFields,
@@ -465,7 +455,8 @@ class Monitor:
     async def _compact(self, run_id: int) -> None:
         try:
             while (
-                await self._write("compact", self.store.compact, run_id, COMPACT_LIMIT, fold) >= COMPACT_LIMIT
+                await self._write("compact", self.store.compact, run_id, COMPACT_LIMIT, fold, overview_json)
+                >= COMPACT_LIMIT
             ):
                 pass
         except StoreUnavailable as error:
@@ -476,7 +467,7 @@ class Monitor:
     async def compact_now(self, name: str) -> None:
         """Fold every pending batch of a run (used by tests and benchmarks)."""
         run = await self._run(name, cached=False)
-        while await self._write("compact", self.store.compact, run.id, COMPACT_LIMIT, fold):
+        while await self._write("compact", self.store.compact, run.id, COMPACT_LIMIT, fold, overview_json):
             pass
 
     # ---- history ---------------------------------------------------------------------------------------
@@ -560,30 +551,52 @@ class Monitor:
         return states
 
     async def overview(self, runs: Sequence[Run]) -> dict[int, RunOverview]:
-        """What a list of runs shows per run: each loss's diagnostics status (default parameters)
-        with its best and stop steps, and the latest by-step value of each (split, loss).
-
-        From the by-step aggregates' sums (and the few batches not yet folded into them): cheap
-        enough for a page of 1,000 runs.
-        """
-        series = await self._step_series(runs)
-        out = {}
-        for run in runs:
-            statuses, latest = [], []
-            for index in range(len(run.specs)):
-                by_split = series.get((run.id, index), {})
-                result = diagnose(
-                    {
-                        s: by_split.get(s, ([], []))
-                        for s in (DEFAULT_PARAMS.split, DEFAULT_PARAMS.reference_split)
-                    }
-                )
-                statuses.append((index, result))
-                latest += [
-                    (split, index, steps[-1], values[-1]) for split, (steps, values) in by_split.items()
-                ]
-            out[run.id] = RunOverview(statuses, sorted(latest))
+        """Each run's overview (``overview.py``): read from the run's row where every batch is
+        folded into aggregates, computed from the by-step sums and pending batches elsewhere."""
+        out = {
+            run.id: RunOverview.from_json(run.record.overview)
+            for run in runs
+            if run.record.overview is not None and run.record.compacted_through == run.record.last_sequence
+        }
+        behind = [run for run in runs if run.id not in out]
+        if behind:
+            series = await self._step_series(behind)
+            for run in behind:
+                by_loss = {loss: series.get((run.id, loss), {}) for loss in range(len(run.specs))}
+                out[run.id] = overview_of(by_loss, len(run.specs))
         return out
+
+    async def recent_runs(self, since: int, limit: int) -> tuple[list[Run], int]:
+        """Runs with a batch at or after ``since`` (µs), latest first, and how many there are."""
+        records, total = await self._read("recent_runs", self.store.recent_runs, since, limit)
+        return [Run(r, specs_of(r.losses)) for r in records], total
+
+    async def window_values(
+        self, runs: Sequence[Run], since: int
+    ) -> dict[tuple[int, str, int], tuple[float, int]]:
+        """Per (run id, split, loss index): the value (mean) from ``since`` (µs) on, and its batches.
+
+        From the minute aggregates' sums and the batches they do not hold (headers only)."""
+        sums, rest = await self._read("window_sums", self.store.window_sums, [r.id for r in runs], since)
+        cells: dict[tuple[int, str, int], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0])
+        for run_id, split, loss, batches, count, weight_sum, total, nonfinite in sums:
+            for position, amount in enumerate((batches, count, weight_sum, total, nonfinite)):
+                cells[run_id, split, loss][position] += amount
+        for run_id, batch in rest:
+            for loss, blob in enumerate(batch.accumulators):
+                more = Sums.of_blob(blob)
+                for position, amount in enumerate(
+                    (1, more.count, more.weight_sum, more.total, more.nonfinite)
+                ):
+                    cells[run_id, batch.split, loss][position] += amount
+        by_id = {run.id: run for run in runs}
+        return {
+            key: (
+                Sums(int(c[1]), c[2], c[3], int(c[4])).value("mean", by_id[key[0]].transform(key[2])),
+                int(c[0]),
+            )
+            for key, c in cells.items()
+        }
 
     # ---- compaction of runs that have gone quiet --------------------------------------------------------
 
@@ -618,12 +631,6 @@ def _rules_json(name: str, specs: Sequence[LossSpec], rules: Sequence[AlertRule]
             )
         stored.append({**rule.model_dump(), "loss": canonical_name})
     return orjson.dumps(stored).decode()
-
-
-@dataclass(frozen=True)
-class RunOverview:
-    statuses: list[tuple[int, Diagnostics]]  # (loss index, diagnostics with default parameters)
-    latest: list[tuple[str, int, int, float]]  # (split, loss index, last step, value there)
 
 
 def _check_reduction(name: str, allowed: Sequence[str], reduction: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, not_, or_, select, true, tuple_, update
+from sqlalchemy import Connection, Row, and_, func, not_, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -190,7 +190,13 @@ def _load(
 COMPACTION_LOCK_CLASS = 0x1055
 
 
-def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
+# A run's overview from its by-step sums: (run id, losses JSON, sums) -> JSON kept on the run's row.
+Summarize = Callable[[int, str, list[StepSums]], str]
+
+
+def compact(
+    connection: Connection, run_id: int, limit: int, fold: Fold, summarize: Summarize | None = None
+) -> int:
     """Fold up to ``limit`` of a run's batches past ``compacted_through`` into its aggregates.
 
     Returns how many batches were folded (0 when another process is compacting the run, on
@@ -251,5 +257,62 @@ def compact(connection: Connection, run_id: int, limit: int, fold: Fold) -> int:
             ],
         )
     last = pending[-1].sequence
-    connection.execute(update(runs).where(runs.c.id == run_id).values(compacted_through=last))
+    changes: dict[str, object] = {"compacted_through": last}
+    if summarize is not None:
+        losses = connection.execute(select(runs.c.losses).where(runs.c.id == run_id)).scalar_one()
+        changes["overview"] = summarize(run_id, losses, step_sums(connection, [run_id], None)[0])
+    connection.execute(update(runs).where(runs.c.id == run_id).values(**changes))
     return len(pending)
+
+
+WindowSums = tuple[int, str, int, int, int, float, float, int]
+
+
+def window_sums(
+    connection: Connection, run_ids: Sequence[int], time_from: int
+) -> tuple[list[WindowSums], list[tuple[int, BatchRecord]]]:
+    """Per (run, split, loss), the sums of the minute aggregates from ``time_from`` (µs) on —
+    (run id, split, loss, batches, count, weight_sum, total, nonfinite), NaN where a NULL (NaN)
+    took part — and the batches from ``time_from`` on that those aggregates do not hold."""
+    if not run_ids:
+        return [], []
+    minute = TIME_LEVELS[1]
+    first_key = -(-time_from // (minute * MICROSECONDS)) * minute
+    rows = connection.execute(
+        select(
+            aggregates.c.run_id,
+            aggregates.c.split,
+            aggregates.c.loss,
+            func.sum(aggregates.c.batches),
+            func.sum(aggregates.c.count),
+            func.sum(aggregates.c.weight_sum),
+            func.sum(aggregates.c.total),
+            func.sum(aggregates.c.nonfinite),
+            func.count(aggregates.c.total) - func.count(),
+        )
+        .where(aggregates.c.run_id.in_(run_ids), aggregates.c.kind == 1, aggregates.c.key >= first_key)
+        .group_by(aggregates.c.run_id, aggregates.c.split, aggregates.c.loss)
+    )
+    sums: list[WindowSums] = [
+        (
+            run_id,
+            split,
+            loss,
+            int(n),
+            int(count),
+            math.nan if missing else w,
+            math.nan if missing else t,
+            int(bad),
+        )
+        for run_id, split, loss, n, count, w, t, bad, missing in rows
+    ]
+    through = dict(
+        connection.execute(select(runs.c.id, runs.c.compacted_through).where(runs.c.id.in_(run_ids))).all()
+    )
+    rest: list[tuple[int, BatchRecord]] = []
+    for run_id, compacted in through.items():
+        outside = or_(batches.c.sequence > compacted, batches.c.time < first_key * MICROSECONDS)
+        rest += [
+            (run_id, b) for b in batch_sql.window(connection, run_id, [batches.c.time >= time_from, outside])
+        ]
+    return sums, rest

@@ -23,6 +23,7 @@ class RunRecord:
     last_step: int | None
     splits: tuple[str, ...] = ()
     alerts: str | None = None  # JSON: the run's alert rules
+    overview: str | None = None  # JSON: the overview of the compacted history (monitoring/overview.py)
 
 
 @dataclass(frozen=True)

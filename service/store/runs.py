@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, delete, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 
 from . import schema
 from .records import RunRecord
@@ -22,6 +22,7 @@ _RUN_COLUMNS = (
     schema.runs.c.last_time,
     schema.runs.c.last_step,
     schema.runs.c.alerts,
+    schema.runs.c.overview,
 )
 
 
@@ -59,6 +60,7 @@ def _records(connection: Connection, rows: Sequence[Row]) -> list[RunRecord]:
             last_step=row.last_step,
             splits=tuple(splits[row.id]),
             alerts=row.alerts,
+            overview=row.overview,
         )
         for row in rows
     ]
@@ -129,3 +131,14 @@ def page(
 def delete_run(connection: Connection, name: str) -> bool:
     """Delete a run; its tags, splits, batches and aggregates go with it (ON DELETE CASCADE)."""
     return bool(connection.execute(delete(schema.runs).where(schema.runs.c.name == name)).rowcount)
+
+
+def recent(connection: Connection, since: int, limit: int) -> tuple[list[RunRecord], int]:
+    """Runs whose last batch time is at or after ``since`` (µs), latest first, at most ``limit``;
+    and how many such runs there are in all."""
+    condition = schema.runs.c.last_time >= since
+    total = connection.execute(select(func.count()).select_from(schema.runs).where(condition)).scalar_one()
+    rows = connection.execute(
+        select(*_RUN_COLUMNS).where(condition).order_by(schema.runs.c.last_time.desc()).limit(limit)
+    ).all()
+    return _records(connection, rows), int(total)

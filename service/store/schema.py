@@ -63,6 +63,7 @@ runs = Table(
     Column("last_step", BigInteger, nullable=True),
     Column("compacted_through", BigInteger, nullable=False, default=0),
     Column("alerts", Text, nullable=True),  # JSON: the run's alert rules
+    Column("overview", Text, nullable=True),  # JSON: the overview of the compacted history
     sqlite_autoincrement=True,  # ids are never reused, so a deleted run's id names no other run
 )
 

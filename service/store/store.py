@@ -160,11 +160,33 @@ class Store:
         with self._read() as connection:
             return aggregate_sql.step_sums(connection, run_ids, splits)
 
+    def recent_runs(self, since: int, limit: int) -> tuple[list[RunRecord], int]:
+        """Runs with a batch at or after ``since`` (µs), latest first (at most ``limit``), and how
+        many there are in all."""
+        with self._read() as connection:
+            return run_sql.recent(connection, since, limit)
+
+    def window_sums(
+        self, run_ids: Sequence[int], time_from: int
+    ) -> tuple[list[aggregate_sql.WindowSums], list[tuple[int, BatchRecord]]]:
+        """Per (run, split, loss), sums from ``time_from`` on from minute aggregates, and the
+        batches they do not hold, from one snapshot."""
+        with self._read() as connection:
+            return aggregate_sql.window_sums(connection, run_ids, time_from)
+
     def pending_runs(self, limit: int) -> list[int]:
         """Runs with batches not yet folded into aggregates (most behind first)."""
         with self._read() as connection:
             return aggregate_sql.pending_runs(connection, limit)
 
-    def compact(self, run_id: int, limit: int, fold: aggregate_sql.Fold) -> int:
+    def compact(
+        self,
+        run_id: int,
+        limit: int,
+        fold: aggregate_sql.Fold,
+        summarize: aggregate_sql.Summarize | None = None,
+    ) -> int:
+        """Fold up to ``limit`` pending batches of a run into its aggregates (0: nothing to do, or
+        another process is at it), and keep the run's overview with ``summarize``."""
         with self._write() as connection:
-            return aggregate_sql.compact(connection, run_id, limit, fold)
+            return aggregate_sql.compact(connection, run_id, limit, fold, summarize)

@@ -23,6 +23,19 @@ FIELDS = {
     "differences",
     "notes",
     "nonnegative",
+    "targets",
+}
+# SPEC §5: losses of stacked parts, gaussian_nll and ctc have no curve; triplet_margin takes no targets.
+NO_CURVE = {
+    "margin_ranking",
+    "pairwise_logistic",
+    "pairwise_hinge",
+    "ranking_softmax",
+    "contrastive",
+    "cosine_embedding",
+    "triplet_margin",
+    "gaussian_nll",
+    "ctc",
 }
 
 
@@ -39,6 +52,12 @@ async def test_catalogue_lists_every_registered_loss_with_complete_metadata(clie
         assert entry["parameters"]["type"] == "object"
         for name, schema in entry["parameters"].get("properties", {}).items():
             assert "default" in schema, f"{entry['name']}.{name} has no default"
+    by_name = {entry["name"]: entry for entry in entries}
+    assert NO_CURVE <= set(by_name)
+    assert all(not by_name[name]["curve"] for name in NO_CURVE)
+    assert [name for name, entry in by_name.items() if entry["targets"] == "none"] == ["triplet_margin"]
+    assert by_name["triplet_margin"]["input_modes"][0]["targets"] == []
+    assert by_name["pairwise_logistic"]["aliases"] == ["ranknet"]
 
 
 async def test_entry_by_alias_is_the_canonical_entry(client):

@@ -22,12 +22,13 @@ def evaluate_loss(
     include: Iterable[str] = EVERYTHING,
     **params: Any,
 ) -> LossResult:
-    """Evaluate the loss ``name`` (with ``params``) on array-likes, as the service would."""
+    """Evaluate the loss ``name`` (with ``params``) on array-likes, as the service would (targets
+    None for a loss that takes none)."""
     definition = registry.get(name)
     (result,) = evaluate(
         [LossSpec(definition, definition.params(**params))],
         np.asarray(predictions, dtype=float),
-        np.asarray(targets, dtype=float),
+        None if targets is None else np.asarray(targets, dtype=float),
         None if weights is None else np.asarray(weights, dtype=float),
         Options(reduction=reduction, include=frozenset(include)),  # type: ignore[arg-type]
     )

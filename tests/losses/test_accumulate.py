@@ -295,7 +295,7 @@ def test_merged_batches_equal_evaluate_on_their_concatenation(name, raw, variant
     parts = [evaluate([spec], p, t, w if weighted else None, options)[0].accumulator for p, t, w in batches]
     merged = merge_all([a for a in parts if a is not None])
     predictions = np.concatenate([b[0] for b in batches])
-    targets = np.concatenate([b[1] for b in batches])
+    targets = None if batches[0][1] is None else np.concatenate([b[1] for b in batches])
     weights = np.concatenate([b[2] for b in batches]) if weighted else None
     for reduction in definition.reductions:
         if reduction == "none":

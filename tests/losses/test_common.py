@@ -40,7 +40,7 @@ def _rng(*key: object) -> np.random.Generator:
 
 
 def run(
-    spec: LossSpec, p: np.ndarray, t: np.ndarray, w: np.ndarray | None, reduction: str = "mean"
+    spec: LossSpec, p: np.ndarray, t: np.ndarray | None, w: np.ndarray | None, reduction: str = "mean"
 ) -> LossResult:
     (result,) = evaluate([spec], p, t, w, Options(reduction=reduction, include=ALL))  # type: ignore[arg-type]
     return result
@@ -125,7 +125,9 @@ def test_weights_act_as_repetition(name, raw, variant):
     p, t = sample(spec.definition, spec.params, variant, rng)
     counts = rng.integers(1, 4, size=p.shape[0])
     weighted = run(spec, p, t, counts.astype(float))
-    repeated = run(spec, np.repeat(p, counts, axis=0), np.repeat(t, counts, axis=0), None)
+    repeated = run(
+        spec, np.repeat(p, counts, axis=0), None if t is None else np.repeat(t, counts, axis=0), None
+    )
     assert weighted.value == pytest.approx(repeated.value, rel=1e-12)
     for q, v in weighted.stats.quantiles.items():
         assert v == pytest.approx(repeated.stats.quantiles[q], rel=1e-12)

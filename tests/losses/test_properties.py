@@ -1,8 +1,8 @@
 """Property tests over the whole registry: random sizes, layouts and extreme inputs.
 
 Finite inputs give finite values, per-sample losses and gradients (logits of ±1000, probabilities of
-exactly 0 and 1 included); non-negative losses stay non-negative; per-sample losses do not depend on
-the other rows.
+exactly 0 and 1, embeddings at distance 0, variances at and below eps included); non-negative losses
+stay non-negative; per-sample losses do not depend on the other rows.
 """
 
 from __future__ import annotations
@@ -29,9 +29,19 @@ CASES = [
 def extreme(definition, params, p: np.ndarray, rng: np.random.Generator, scale: float, edge: bool):
     space = definition.mode_for(params).predictions
     if space == "real":
-        # Logits and scores go to ±1000; regression errors stay where exp() of them is finite.
-        limit = 1000.0 if definition.family in ("binary", "multiclass") else 50.0
-        return np.clip(p * scale, -limit, limit)
+        # Logits, scores and embeddings go to ±1000; regression errors stay where exp() of them is finite.
+        large = definition.family in ("binary", "multiclass", "ranking", "metric_learning", "sequence")
+        p = np.clip(p * scale, -1000.0 if large else -50.0, 1000.0 if large else 50.0)
+        if edge and p.ndim == 3 and definition.family == "metric_learning":
+            p[::2, 1] = p[::2, 0]  # a pair or anchor-positive at distance 0, where eps matters
+        return p
+    if edge and space == "mean_variance":
+        p = p * np.array([scale, 1.0])
+        p[::2, 1] = 0.0  # variances below eps, and at it
+        p[1::3, 1] = params.eps
+        return p
+    if edge and space == "nonnegative" and definition.family == "metric_learning":
+        return np.where(rng.uniform(size=p.shape) < 0.5, 0.0, p * scale)  # distances of 0
     if edge and (space == "unit_interval" or (space == "simplex" and p.ndim == 1)):
         mask = rng.uniform(size=p.shape) < 0.5
         return np.where(mask, np.round(p), p)
@@ -64,7 +74,7 @@ def test_finite_in_finite_out(case, seed, n, scale, edge, reduction):
     rng = np.random.default_rng(seed)
     p, t = sample(definition, params, variant, rng)
     p = extreme(definition, params, p, rng, scale, edge)[:n]
-    t = t[:n]
+    t = None if t is None else t[:n]
     w = rng.uniform(0.1, 3.0, size=n)
     (result,) = evaluate([LossSpec(definition, params)], p, t, w, Options(reduction=reduction, include=ALL))
     assert result.value is None or np.isfinite(result.value)
@@ -77,7 +87,7 @@ def test_finite_in_finite_out(case, seed, n, scale, edge, reduction):
     (alone,) = evaluate(
         [LossSpec(definition, params)],
         p[-1:],
-        t[-1:],
+        None if t is None else t[-1:],
         None,
         Options(reduction="mean", include=frozenset({"per_sample"})),
     )

@@ -20,11 +20,29 @@ def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def reduce(per_sample: Any, weights: Any, reduction: str, counted: np.ndarray | None = None) -> Any:
+    """This service's reductions of per-sample losses, for torch tensors and JAX arrays alike.
+
+    ``weights`` is an array of the same library (or None); ``counted`` a boolean NumPy mask of the
+    rows that count (rows that do not count are left out of every sum, as with ignore_index).
+    'none' gives the sum, whose gradient this service returns for it.
+    """
+    if counted is not None:
+        per_sample = per_sample[counted]
+        weights = None if weights is None else weights[counted]
+    total = (per_sample if weights is None else weights * per_sample).sum()
+    if reduction == "mean":
+        return total / (len(per_sample) if weights is None else weights.sum())
+    if reduction == "sum_over_batch_size":
+        return total / len(per_sample)
+    return total
+
+
 def case(
     loss: str,
     params: dict[str, Any],
     predictions: np.ndarray,
-    targets: np.ndarray,
+    targets: np.ndarray | None,
     reduction: str,
     value: float | None,
     per_sample: np.ndarray,
@@ -37,7 +55,7 @@ def case(
         "loss": loss,
         "params": params,
         "predictions": np.asarray(predictions).tolist(),
-        "targets": np.asarray(targets).tolist(),
+        "targets": None if targets is None else np.asarray(targets).tolist(),
         "weights": None if weights is None else np.asarray(weights).tolist(),
         "reduction": reduction,
         "value": value,

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("last_step", sa.BigInteger, nullable=True),
         sa.Column("compacted_through", sa.BigInteger, nullable=False),
         sa.Column("alerts", sa.Text, nullable=True),
+        sa.Column("overview", sa.Text, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_runs"),
         sa.UniqueConstraint("name", name="uq_runs_name"),
         sqlite_autoincrement=True,  # ids are never reused, so a deleted run's id names no other run
