@@ -63,7 +63,7 @@ from .losses import LossSpec, Options, registry
 from .losses import evaluate as evaluate_core
 from .losses.accumulate import Accumulator, Sketch, merge_all
 from .losses.errors import InvalidInput, LossError, NonFiniteInput
-from .losses.evaluate import prepare
+from .losses.evaluate import prepare, without_targets
 
 __all__ = ["evaluate", "read_npy", "read_parquet"]
 
@@ -205,9 +205,15 @@ def evaluate_chunk(
     reduction: str,
     nan_policy: str,
 ) -> Partial:
-    """Evaluate one chunk (rows ``start`` on) with the core, into serialized accumulators."""
+    """Evaluate one chunk (rows ``start`` on) with the core, into serialized accumulators.
+    ``targets`` is None when no loss takes targets."""
     p = np.asarray(predictions, dtype=np.float64)
-    t = np.asarray(targets, dtype=np.float64)
+    # No targets: (n, 0), as the core gives the losses that take none.
+    t = (
+        np.empty((p.shape[0] if p.ndim else 0, 0))
+        if targets is None
+        else np.asarray(targets, dtype=np.float64)
+    )
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     resolved = _specs(specs)
     signs = tuple(i for i, spec in enumerate(resolved) if _is_sign_loss(spec))
@@ -439,20 +445,22 @@ def _aligned(arrays: Mapping[str, da.Array]) -> dict[str, da.Array]:
     return aligned
 
 
-def _check_shapes(arrays: Mapping[str, da.Array], nan_policy: str) -> None:
-    """The service's shape checks (one row per sample, weights (N,)), with its messages: the core's
-    ``prepare`` sees arrays of the same shapes that take no memory (every element the same)."""
+def _check_shapes(arrays: Mapping[str, da.Array], specs: Sequence[LossSpec], nan_policy: str) -> None:
+    """The service's shape checks (one row per sample, weights (N,), targets unless no loss takes
+    any), with its messages: the core sees arrays of the same shapes that take no memory."""
 
     def probe(name: str) -> np.ndarray | None:
         array = arrays.get(name)
         return None if array is None else np.broadcast_to(np.float64(0.0), array.shape)
 
     predictions, targets, weights = probe("predictions"), probe("targets"), probe("weights")
-    assert predictions is not None and targets is not None
+    assert predictions is not None
     n = predictions.shape[0] if predictions.ndim else 0
     if weights is not None and weights.shape == (n,):
         weights = None  # right; its values are the chunks' business
     try:
+        if targets is None:
+            targets = without_targets(specs, predictions)
         prepare(predictions, targets, weights, nan_policy)  # type: ignore[arg-type]
     except LossError as error:
         from .api.problems import TYPE_PREFIX, format_location
@@ -468,7 +476,7 @@ def _check_shapes(arrays: Mapping[str, da.Array], nan_policy: str) -> None:
 
 def evaluate(
     predictions: Any,
-    targets: Any,
+    targets: Any | None,
     losses: Losses,
     weights: Any = None,
     *,
@@ -486,10 +494,12 @@ def evaluate(
     if split_every < 2:
         raise ValueError(f"split_every must be at least 2; got {split_every}.")
     specs, request = _request(losses, options)
-    given = {"predictions": as_dask(predictions), "targets": as_dask(targets)}
+    given = {"predictions": as_dask(predictions)}
+    if targets is not None:
+        given["targets"] = as_dask(targets)
     if weights is not None:
         given["weights"] = as_dask(weights)
-    _check_shapes(given, request.nan_policy)
+    _check_shapes(given, specs, request.nan_policy)
     arrays = _aligned(given)
     # The graph carries loss names and parameters, not objects.
     payload = tuple((spec.definition.name, spec.params.model_dump_json()) for spec in specs)
@@ -513,6 +523,7 @@ def evaluate(
         align_arrays=False,  # the starts have one element per chunk: same blocks, other sizes
         adjust_chunks={"i": 1},
         meta=np.empty((0,), dtype=object),
+        roles=tuple(arrays),
         specs=payload,
         reduction=request.reduction,
         nan_policy=request.nan_policy,
@@ -527,16 +538,24 @@ def evaluate(
 
 def _evaluate_block(
     start: np.ndarray,
-    predictions: np.ndarray,
-    targets: np.ndarray,
-    weights: np.ndarray | None = None,
-    *,
+    *blocks: np.ndarray,
+    roles: tuple[str, ...],
     specs: tuple[tuple[str, str], ...],
     reduction: str,
     nan_policy: str,
 ) -> np.ndarray:
-    """``evaluate_chunk`` as a block of a Dask array: one object, the chunk's Partial."""
-    partial = evaluate_chunk(predictions, targets, weights, int(start[0]), specs, reduction, nan_policy)
+    """``evaluate_chunk`` as a block of a Dask array (the chunk's arrays in the order of ``roles``):
+    one object, the chunk's Partial."""
+    given = dict(zip(roles, blocks, strict=True))
+    partial = evaluate_chunk(
+        given["predictions"],
+        given.get("targets"),
+        given.get("weights"),
+        int(start[0]),
+        specs,
+        reduction,
+        nan_policy,
+    )
     block = np.empty(1, dtype=object)
     block[0] = partial
     return block

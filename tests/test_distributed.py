@@ -148,6 +148,25 @@ def test_negative_losses_and_clipping(cluster, tmp_path):
     assert_equal_to_core(result, reference)
 
 
+def test_a_loss_without_targets_on_three_dimensional_rows(cluster, tmp_path):
+    n = 200_000  # (n, 3, 4): anchor, positive, negative embeddings
+    rng = np.random.default_rng(6)
+    triplets = rng.normal(size=(n, 3, 4))
+    triplets[77_777, 1, 2] = np.nan
+    rows = (90_000, 10_000, n - 100_000)
+    spec = {"name": "triplet_margin", "margin": 0.5}
+    result = distributed.evaluate(lazy(tmp_path, "e", triplets, rows), None, [spec], nan_policy="omit")
+    reference = evaluate(
+        [LossSpec(get("triplet_margin"), get("triplet_margin").params(margin=0.5))],
+        triplets,
+        None,
+        None,
+        Options(include=frozenset({"stats"}), nan_policy="omit"),
+    )
+    assert result.results[0].omitted == 1
+    assert_equal_to_core(result, reference)
+
+
 def test_propagate_makes_the_whole_unknown(cluster):
     p = np.linspace(0, 1, 10_000)
     p[7_777] = np.nan
@@ -218,6 +237,7 @@ def bad_inputs() -> list[tuple[str, np.ndarray, np.ndarray, list, np.ndarray | N
         ("a parameter out of range", scores, scores, ["mse", {"name": "huber", "delta": -1}], None, {}),
         ("an unknown loss", scores, scores, ["msee"], None, {}),
         ("an unknown option value", scores, scores, ["mse"], None, {"nan_policy": "ignore"}),
+        ("targets missing for a loss that takes them", scores, None, ["mse"], None, {}),
     ]  # fmt: skip
 
 
@@ -227,8 +247,9 @@ def bad_inputs() -> list[tuple[str, np.ndarray, np.ndarray, list, np.ndarray | N
 def test_problems_are_the_services(cluster, service, case, predictions, targets, losses, weights, options):
     want = problem_of(service.evaluate, predictions, targets, losses, weights, **options)
     chunked_weights = None if weights is None else chunks(weights)
+    chunked_targets = None if targets is None else chunks(targets)
     got = problem_of(
-        distributed.evaluate, chunks(predictions), chunks(targets), losses, chunked_weights, **options
+        distributed.evaluate, chunks(predictions), chunked_targets, losses, chunked_weights, **options
     )
     assert_same_problem(got, want)
 

@@ -153,13 +153,12 @@ def evaluate(
     if scheduler is not None or workers is not None:
         if local or (scheduler is not None and workers is not None):
             usage_error("choose one of --local, --scheduler and --workers.")
-        if targets is None:
-            usage_error("give the targets too.")
         from . import cluster
 
-        sources = {"predictions": predictions, "targets": targets}
-        if weights is not None:
-            sources["weights"] = weights
+        sources = {"predictions": predictions}
+        for role, source in (("targets", targets), ("weights", weights)):
+            if source is not None:
+                sources[role] = source
         result = cluster.evaluate(sources, specs, options, scheduler, workers)
         show(result, output, render.evaluation(result), array_encoding.value)
         return

@@ -96,7 +96,7 @@ def evaluate(
             return call(
                 distributed.evaluate,
                 arrays["predictions"],
-                arrays["targets"],
+                arrays.get("targets"),
                 specs,
                 arrays.get("weights"),
                 **options,
