@@ -62,7 +62,7 @@ from .client.results import Evaluation, LossResult, Stats
 from .losses import LossSpec, Options, registry
 from .losses import evaluate as evaluate_core
 from .losses.accumulate import Accumulator, Sketch, merge_all
-from .losses.errors import InvalidInput, LossError, NonFiniteInput
+from .losses.errors import ErrorItem, InvalidInput, LossError, NonFiniteInput, TooLarge
 from .losses.evaluate import prepare, without_targets
 
 __all__ = ["evaluate", "read_npy", "read_parquet"]
@@ -88,6 +88,7 @@ class Failure:
     """
 
     rank: tuple[int, int, float]
+    status: int
     kind: str
     title: str
     detail: str
@@ -183,7 +184,8 @@ def _failure(error: LossError, rank: tuple[int, int, float], start: int, kept: i
         elif len(location) > 1 and location[0] in ROLES and isinstance(location[1], int):
             location = (location[0], location[1] + start, *location[2:])
         errors.append((location, text(item.message)))
-    return Failure(rank, error.kind, error.title, text(error.detail), errors)
+    status = 413 if isinstance(error, TooLarge) else 422
+    return Failure(rank, status, error.kind, error.title, text(error.detail), errors)
 
 
 _KEPT = "\x00rows\x00"
@@ -221,15 +223,14 @@ def evaluate_chunk(
     if p.shape[0] == 0:
         partial.accumulators = [Accumulator.empty().to_bytes() for _ in resolved]
         return partial
-    zero_weights = False
+    weights_given = w
     if w is not None:
         finite = w[np.isfinite(w)]
         partial.any_finite_weight = bool(finite.size)
         partial.any_positive_weight = bool(finite.any())
         # The core refuses a batch whose weights are all 0; the whole may still have positive
-        # weights elsewhere (checked across chunks): evaluate with 1 and zero the weighed sums.
-        zero_weights = bool(finite.size) and not partial.any_positive_weight
-        if zero_weights:
+        # weights elsewhere (checked across chunks, see _accumulate).
+        if partial.any_finite_weight and not partial.any_positive_weight:
             w = np.where(np.isfinite(w), 1.0, w)
     try:
         data = prepare(p, t, w, nan_policy)  # type: ignore[arg-type]
@@ -262,26 +263,77 @@ def evaluate_chunk(
     accumulators = []
     for position, spec in enumerate(resolved):
         try:
-            (result,) = evaluate_core([spec], p, mapped if position in signs else t, w, options)
+            accumulator = _accumulate(spec, p, mapped if position in signs else t, weights_given, options)
         except LossError as error:
             partial.failure = _failure(error, (1, position, float(start)), start, partial.kept, position)
             return partial
-        accumulator = result.accumulator
-        assert accumulator is not None
-        if zero_weights:
-            accumulator = replace(
-                accumulator,
-                weight_sum=0.0,
-                total=0.0,
-                sum=0.0,
-                m2=0.0,
-                min=math.inf,
-                max=-math.inf,
-                sketch=Sketch.empty(),
-            )
         accumulators.append(accumulator.to_bytes())
     partial.accumulators = accumulators
     return partial
+
+
+def _accumulate(
+    spec: LossSpec, p: np.ndarray, t: np.ndarray, w: np.ndarray | None, options: Options
+) -> Accumulator:
+    """One loss's accumulator of these rows, from the core.
+
+    Rows whose finite weights are all 0 (which the core refuses as a batch) are evaluated with
+    weight 1 and their weighed sums zeroed. Rows whose loss needs more work than the core allows
+    one request (``TooLarge``: the pairs of long lists, a CTC lattice) are evaluated in halves and
+    the halves' accumulators merged, which is exact: a chunk is no request.
+    """
+    zero_weights = False
+    if w is not None:
+        finite = w[np.isfinite(w)]
+        if finite.size and not finite.any():
+            zero_weights, w = True, np.where(np.isfinite(w), 1.0, w)
+    try:
+        (result,) = evaluate_core([spec], p, t, w, options)
+    except TooLarge:
+        if p.shape[0] < 2:
+            raise
+        half = p.shape[0] // 2
+        halves = []
+        for low, high in ((0, half), (half, p.shape[0])):
+            try:
+                halves.append(
+                    _accumulate(spec, p[low:high], t[low:high], None if w is None else w[low:high], options)
+                )
+            except LossError as error:
+                raise _shifted(error, low) from None
+        accumulator = merge_all(halves)
+    else:
+        assert result.accumulator is not None
+        accumulator = result.accumulator
+    if zero_weights:
+        accumulator = replace(
+            accumulator,
+            weight_sum=0.0,
+            total=0.0,
+            sum=0.0,
+            m2=0.0,
+            min=math.inf,
+            max=-math.inf,
+            sketch=Sketch.empty(),
+        )
+    return accumulator
+
+
+def _shifted(error: LossError, rows: int) -> LossError:
+    """The error with its row locations (and the rows its texts quote) moved by ``rows``."""
+    shifted = error.at()
+    shifted.errors = tuple(
+        ErrorItem(
+            (e.location[0], e.location[1] + rows, *e.location[2:])
+            if len(e.location) > 1 and e.location[0] in ROLES and isinstance(e.location[1], int)
+            else e.location,
+            _shift_text(e.message, rows),
+        )
+        for e in error.errors
+    )
+    shifted.detail = _shift_text(error.detail, rows)
+    shifted.args = (shifted.detail,)
+    return shifted
 
 
 # ---- the whole -------------------------------------------------------------------------------------
@@ -294,7 +346,7 @@ def _problem(failure: Failure, kept: int) -> ProblemError:
         return value.replace(_KEPT, str(kept))
 
     return ProblemError(
-        422,
+        failure.status,
         TYPE_PREFIX + failure.kind,
         failure.title,
         text(failure.detail),
@@ -313,7 +365,7 @@ def _whole_batch_failures(partial: Partial, weighted: bool) -> list[Failure]:
         message = "weights are all 0: at least one sample needs a positive weight."
         rank = (0, PREPARE_ORDER["all-zero weights"], 0.0)
         failures.append(
-            Failure(rank, InvalidInput.kind, InvalidInput.title, message, [(("weights",), message)])
+            Failure(rank, 422, InvalidInput.kind, InvalidInput.title, message, [(("weights",), message)])
         )
     zero, minus = partial.first_zero, partial.first_minus_one
     if partial.sign_losses and zero is not None and minus is not None:
@@ -324,7 +376,9 @@ def _whole_batch_failures(partial: Partial, weighted: bool) -> list[Failure]:
         )
         rank = (1, partial.sign_losses[0], math.inf)  # after that loss's row-by-row checks
         failures.append(
-            Failure(rank, InvalidInput.kind, InvalidInput.title, message, [(("targets", *zero), message)])
+            Failure(
+                rank, 422, InvalidInput.kind, InvalidInput.title, message, [(("targets", *zero), message)]
+            )
         )
     return failures
 

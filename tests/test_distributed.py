@@ -167,6 +167,30 @@ def test_a_loss_without_targets_on_three_dimensional_rows(cluster, tmp_path):
     assert_equal_to_core(result, reference)
 
 
+def test_chunks_beyond_the_cores_work_limit_are_evaluated_in_parts(cluster, service, tmp_path, monkeypatch):
+    """The pairs of 20-item lists: 400 cells a row, and the core takes at most 4,194,304 per call
+    (a request); chunks of 12,000 and 20,000 rows are evaluated in halves and merged."""
+    import service.losses.checks as checks
+
+    n, length = 40_000, 20
+    rng = np.random.default_rng(7)
+    scores = rng.normal(size=(n, length))
+    relevance = rng.integers(0, 4, size=(n, length)).astype(np.float64)
+    rows = (12_000, 20_000, 8_000)
+    specs = ["pairwise_hinge", {"name": "pairwise_logistic"}]
+    too_much = problem_of(service.evaluate, scores, relevance, specs[:1])
+    assert too_much.status == 413  # the service: too much work for one request
+    result = distributed.evaluate(
+        lazy(tmp_path, "s", scores, rows), lazy(tmp_path, "r", relevance, rows), specs
+    )
+    monkeypatch.setattr(checks, "MAX_CELLS", 10**12)  # the reference: the whole in one call
+    reference = core(scores, relevance, [("pairwise_hinge", {}), ("pairwise_logistic", {})], None)
+    assert_equal_to_core(result, reference)
+    one_row_too_long = rng.normal(size=(3, 2_100))  # 4.4M cells in one row: no part is small enough
+    got = problem_of(distributed.evaluate, one_row_too_long, np.ones((3, 2_100)), "pairwise_hinge")
+    assert (got.status, got.type) == (413, too_much.type) and got.errors[0].location == "body.predictions"
+
+
 def test_propagate_makes_the_whole_unknown(cluster):
     p = np.linspace(0, 1, 10_000)
     p[7_777] = np.nan
