@@ -29,7 +29,8 @@ first (its checks run in order: weights, then non-finite predictions, targets, w
 loss in order); within one loss, the first chunk's. Two checks look at the whole batch rather than
 at rows, and are made across chunks here: weights that are all 0 (one chunk of zero weights is
 fine), and margin losses' targets that mix the {-1, +1} and {0, 1} encodings (each chunk could use
-one encoding and pass).
+one encoding and pass). The work one loss may do per request (``TooLarge``, a 413 from the
+service) is a request's limit, not applied: a chunk beyond it is evaluated in halves, merged.
 
 Needs the ``distributed`` extra: ``pip install 'loss-service[distributed]'``. The computation runs
 where Dask's default scheduler runs it: the active ``distributed.Client`` when there is one.
