@@ -3,7 +3,8 @@ and response arrays back to JSON lists or tensor objects.
 
 Kept apart from the schemas and the core so that a faster decoder can replace it alone. Element
 limits are checked before any array is materialised: from the claimed shape of a tensor, and from
-the lengths along the first path of a nested list.
+the lengths along the first path of a nested list. Every array has 1 to ``MAX_DIMENSIONS``
+dimensions and at least one element, whichever form it comes in.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import io
 import math
 import struct
 import zipfile
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-import orjson
 
 from .problems import Problem
 
@@ -29,9 +30,11 @@ DTYPES: dict[str, str] = {
     "int32": "<i4",
 }
 ArrayEncoding = Literal["list", "base64"]
+# What the losses take, (N, T, C) at most; the OpenAPI document declares the same.
+MAX_DIMENSIONS = 3
 
 
-def _bad_array(location: str, message: str, status: int = 422) -> Problem:
+def bad_array(location: str, message: str, status: int = 422) -> Problem:
     kind = "invalid-array" if status == 422 else "malformed-array"
     title = "Invalid array" if status == 422 else "Malformed array data"
     return Problem(status, kind, title, f"{location}: {message}", [(location, message)])
@@ -62,18 +65,30 @@ def nested_size(value: list[Any]) -> int:
     return size
 
 
+def check_shape(shape: tuple[int, ...], location: str) -> None:
+    """1 to MAX_DIMENSIONS dimensions and at least one element, or a 422 naming the array."""
+    if not 1 <= len(shape) <= MAX_DIMENSIONS:
+        raise bad_array(location, f"an array has 1 to {MAX_DIMENSIONS} dimensions; got {len(shape)}.")
+    if min(shape) < 1:
+        raise bad_array(
+            location, f"an array needs at least one element along every dimension; got shape {list(shape)}."
+        )
+
+
 def decode(value: Any, location: str, max_elements: int) -> np.ndarray:
     """A request array (nested list, tensor object, or an NPZ member) as a float64 NumPy array."""
     if isinstance(value, np.ndarray):
-        return _to_float64(value)  # NPZ members: decoded and limit-checked already
+        return _to_float64(value)  # NPZ members: decoded and checked already
     if isinstance(value, dict):
         return decode_tensor(value, location, max_elements)
     if isinstance(value, list):
         count = nested_size(value)
         if count > max_elements:
             raise _too_many(location, count, max_elements)
-        return decode_nested(value, location)
-    raise _bad_array(
+        array = decode_nested(value, location)
+        check_shape(array.shape, location)
+        return array
+    raise bad_array(
         location,
         'expected an array: nested lists of numbers, or a tensor object {"dtype", "shape", "data"}.',
     )
@@ -92,51 +107,63 @@ def _first_non_number(value: Any, location: str) -> tuple[str, Any] | None:
     return location, value
 
 
+def _ragged(location: str) -> Problem:
+    message = "nested lists must be rectangular: every row needs the same length."
+    return Problem(
+        422, "ragged-array", "Array is not rectangular", f"{location}: {message}", [(location, message)]
+    )
+
+
 def decode_nested(value: list[Any], location: str) -> np.ndarray:
     """Nested lists of numbers; JSON null stands for a missing value (NaN)."""
     try:
         array = np.asarray(value)
     except (ValueError, OverflowError):
-        raise _bad_array(
-            location, "nested lists must be rectangular: every row needs the same length."
-        ) from None
+        raise _ragged(location) from None
     if array.dtype.kind in "fiu":
         return array.astype(np.float64, copy=False)
     culprit = _first_non_number(value, location)
     if culprit is not None:
         where, item = culprit
-        raise _bad_array(where, f"expected a number or null, got {type(item).__name__} {item!r:.40}.")
+        raise bad_array(where, f"expected a number or null, got {type(item).__name__} {item!r:.40}.")
     # Only numbers and nulls (or integers too large for int64): convert element by element.
     try:
         flat = [math.nan if x is None else float(x) for x in array.ravel()]
     except OverflowError:
-        raise _bad_array(location, "a number is too large for float64.") from None
+        raise bad_array(location, "a number is too large for float64.") from None
     return np.array(flat, dtype=np.float64).reshape(array.shape)
+
+
+def _is_integer(value: Any) -> bool:
+    """An integer as JSON Schema has it: 3 or 3.0, but not true."""
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np.ndarray:
     """``{"dtype", "shape", "data"}``: base64 of the little-endian C-order bytes."""
     unknown = sorted(set(value) - {"dtype", "shape", "data"})
     if unknown:
-        raise _bad_array(f"{location}.{unknown[0]}", "unknown tensor field; expected dtype, shape and data.")
+        raise bad_array(f"{location}.{unknown[0]}", "unknown tensor field; expected dtype, shape and data.")
     dtype = value.get("dtype")
     if not isinstance(dtype, str) or dtype not in DTYPES:  # a list or dict here is unhashable
-        raise _bad_array(f"{location}.dtype", f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}.")
+        raise bad_array(f"{location}.dtype", f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}.")
     shape = value.get("shape")
-    if not isinstance(shape, list) or not all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
-    ):
-        raise _bad_array(f"{location}.shape", "shape must be a list of non-negative integers.")
+    if not isinstance(shape, list) or not all(_is_integer(n) for n in shape):
+        raise bad_array(f"{location}.shape", "shape must be a list of positive integers.")
+    shape = [int(n) for n in shape]
+    check_shape(tuple(shape), f"{location}.shape")
     count = math.prod(shape)
     if count > max_elements:
         raise _too_many(location, count, max_elements)
     data = value.get("data")
     if not isinstance(data, str):
-        raise _bad_array(f"{location}.data", "data must be a base64 string.")
+        raise bad_array(f"{location}.data", "data must be a base64 string.")
     itemsize = np.dtype(DTYPES[dtype]).itemsize
     expected = count * itemsize
     if len(data) != 4 * math.ceil(expected / 3):
-        raise _bad_array(
+        raise bad_array(
             f"{location}.data",
             f"{len(data)} base64 characters cannot hold {expected} bytes "
             f"({count} elements of {dtype}, shape {shape}).",
@@ -145,9 +172,9 @@ def decode_tensor(value: dict[str, Any], location: str, max_elements: int) -> np
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise _bad_array(f"{location}.data", "data is not valid base64.", status=400) from None
+        raise bad_array(f"{location}.data", "data is not valid base64.", status=400) from None
     if len(raw) != expected:
-        raise _bad_array(
+        raise bad_array(
             f"{location}.data",
             f"decoded {len(raw)} bytes, but dtype {dtype} and shape {shape} need {expected}.",
             status=400,
@@ -206,16 +233,22 @@ class BufferReader(io.RawIOBase):
 
 
 def _malformed_npz(location: str, message: str) -> Problem:
-    return _bad_array(location, message, status=400)
+    return bad_array(location, message, status=400)
 
 
-def decode_npz(body: bytes | bytearray, max_elements: int, max_request_bytes: int) -> dict[str, Any]:
+def decode_npz(
+    body: bytes | bytearray,
+    max_elements: int,
+    max_request_bytes: int,
+    read_fields: Callable[[bytes, str], dict[str, Any]],
+) -> dict[str, Any]:
     """An NPZ body (``np.savez``) as a request payload: its arrays plus the fields of ``request.json``.
 
     Members: ``predictions.npy``, ``targets.npy``, optional ``weights.npy``, and ``request.json``
-    (the JSON request without the arrays). Stored (uncompressed) members are viewed in place, with
-    no copy; compressed ones are inflated only after their declared size passed the limits, and never
-    past it. Element limits are checked from each array's header, before its data is touched.
+    (the JSON request without the arrays), parsed by ``read_fields(data, location)``. Stored
+    (uncompressed) members are viewed in place, with no copy; compressed ones are inflated only after
+    their declared size passed the limits, and never past it. Element limits are checked from each
+    array's header, before its data is touched.
     """
     try:
         archive = zipfile.ZipFile(BufferReader(body))
@@ -229,11 +262,11 @@ def decode_npz(body: bytes | bytearray, max_elements: int, max_request_bytes: in
         if name == NPZ_REQUEST:
             if info.file_size > max_request_bytes:
                 raise _malformed_npz(location, "request.json is too large.")
-            payload.update(_request_fields(archive, info))
+            payload.update(_request_fields(archive, info, read_fields))
         elif stem in NPZ_ARRAYS and name.endswith(".npy"):
             payload[stem] = _npy_member(body, archive, info, location, max_elements)
         else:
-            raise _bad_array(
+            raise bad_array(
                 f"body.{name}",
                 f"unexpected NPZ member {name!r}; expected predictions.npy, targets.npy, "
                 "weights.npy and request.json.",
@@ -241,16 +274,18 @@ def decode_npz(body: bytes | bytearray, max_elements: int, max_request_bytes: in
     return payload
 
 
-def _request_fields(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any]:
+def _request_fields(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, read_fields: Callable[[bytes, str], dict[str, Any]]
+) -> dict[str, Any]:
+    location = "body.request.json"
     try:
-        fields = orjson.loads(archive.read(info))
-    except (orjson.JSONDecodeError, zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-        raise _malformed_npz("body.request.json", f"request.json is not valid JSON: {error}.") from None
-    if not isinstance(fields, dict):
-        raise _bad_array("body.request.json", "request.json must hold a JSON object.")
+        data = archive.read(info)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise _malformed_npz(location, f"cannot read request.json: {error}.") from None
+    fields = read_fields(data, location)
     arrays = sorted(set(fields) & set(NPZ_ARRAYS))
     if arrays:
-        raise _bad_array(f"body.request.json.{arrays[0]}", "arrays go in their own .npy members.")
+        raise bad_array(f"{location}.{arrays[0]}", "arrays go in their own .npy members.")
     return fields
 
 
@@ -285,7 +320,8 @@ def _npy_member(
     except (ValueError, SyntaxError, OSError, EOFError) as error:
         raise _malformed_npz(location, f"not a valid .npy array: {error}.") from None
     if dtype.str not in NPY_DTYPES:
-        raise _bad_array(location, f"dtype {dtype} is not supported; use one of {', '.join(DTYPES)}.")
+        raise bad_array(location, f"dtype {dtype} is not supported; use one of {', '.join(DTYPES)}.")
+    check_shape(shape, location)
     count = math.prod(shape)
     if count > max_elements:
         raise _too_many(location, count, max_elements)

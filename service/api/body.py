@@ -1,20 +1,22 @@
-"""Reading request bodies: media type, byte limit while streaming, JSON parsing with msgspec.
+"""Reading request bodies: media type, byte limit while streaming, JSON parsing for a request model.
 
 The byte limit is enforced before the body is parsed: from Content-Length when the client sends
 one, and while the chunks arrive in every case (a lying or absent Content-Length, chunked uploads).
+Parsing is bounded by the request model's shape (``decoding``): every JSON body goes through
+``read_json`` or ``parse_json``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+from pydantic import BaseModel
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive
 
+from . import decoding
 from .problems import Problem
 
-_JSON = msgspec.json.Decoder()
 JSON = "application/json"
 NPZ = "application/x-npz"
 MEDIA_TYPES = (JSON, NPZ)
@@ -76,25 +78,18 @@ async def read_limited(receive: Receive, content_length: str | None, limit: int)
     return buffer
 
 
-def parse_json(body: bytes | bytearray) -> Any:
-    """The JSON document, parsed by msgspec straight into Python objects (no intermediate tree)."""
+def parse_json(body: bytes | bytearray, model: type[BaseModel], location: str = "body") -> dict[str, Any]:
+    """The fields of a JSON body for ``model``, parsed by msgspec into its shape (see ``decoding``)."""
     if not body:
         raise Problem(
             400, "invalid-json", "Body is not valid JSON", "The request body is empty; send a JSON object."
         )
-    try:
-        return _JSON.decode(body)
-    except msgspec.DecodeError as error:  # also msgspec.ValidationError: numbers beyond float64
-        raise Problem(
-            400,
-            "invalid-json",
-            "Body is not valid JSON",
-            f"The request body is not valid JSON: {error}.",
-            [("body", str(error))],
-        ) from None
+    return decoding.decode(body, model, location)
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """A JSON body of a Starlette request (the endpoints that take JSON only)."""
+async def read_json(request: Request, model: type[BaseModel], limit: int) -> dict[str, Any]:
+    """A JSON body of a Starlette request for ``model`` (the endpoints that take JSON only)."""
     media_type(request.headers.get("content-type"), (JSON,))
-    return parse_json(await read_limited(request.receive, request.headers.get("content-length"), limit))
+    return parse_json(
+        await read_limited(request.receive, request.headers.get("content-length"), limit), model
+    )

@@ -41,7 +41,7 @@ class ProblemDetails(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[ErrorLocation] = Field(default_factory=list)
+    errors: list[ErrorLocation] = Field(description="Each culprit: where, and what is wrong (may be empty).")
 
 
 class Problem(Exception):
@@ -112,7 +112,12 @@ def _clean_location(loc: Sequence[Any]) -> list[str | int]:
     return cleaned
 
 
-def validation_problem(errors: Sequence[Any], root: str | None = "body") -> Problem:
+def validation_problem(
+    errors: Sequence[Any],
+    root: str | None = "body",
+    kind: str = "validation-error",
+    title: str = "Request does not match the contract",
+) -> Problem:
     """A 422 problem from Pydantic error dicts."""
     items = []
     for error in errors:
@@ -124,7 +129,7 @@ def validation_problem(errors: Sequence[Any], root: str | None = "body") -> Prob
     detail = items[0][1] if len(items) == 1 else f"{len(items)} fields are invalid."
     if len(items) == 1:
         detail = f"{items[0][0]}: {items[0][1]}"
-    return Problem(422, "validation-error", "Request does not match the contract", detail, items)
+    return Problem(422, kind, title, detail, items)
 
 
 # Seconds a client is told to wait before retrying when the history database is unavailable.
@@ -167,6 +172,20 @@ HTTP_KINDS = {
 }
 
 
+def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
+    """The methods of every route (included routers' too) whose path matches ``path``."""
+    methods: set[str] = set()
+    for route in routes:
+        nested = getattr(route, "original_router", None) or getattr(route, "routes", None)
+        if nested is not None and not hasattr(route, "path_regex"):
+            methods.update(allowed_methods(getattr(nested, "routes", nested), path))
+            continue
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and getattr(route, "methods", None):
+            methods.update(route.methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -196,12 +215,16 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}. The API lives under /v1; see /docs."
+        headers = dict(exc.headers or {})
         if exc.status_code == 405 and detail == "Method Not Allowed":
-            allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow", "")
+            # Routing names the methods of the first route whose path matched; a path may have
+            # several routes (GET, PUT and DELETE of one run), so gather them all.
+            allow = ", ".join(allowed_methods(request.app.routes, request.url.path)) or headers.get(
+                "allow", ""
+            )
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"} | {"Allow": allow}
             detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allow}."
-        return problem_response(
-            Problem(exc.status_code, kind, title, detail, headers=dict(exc.headers or {}))
-        )
+        return problem_response(Problem(exc.status_code, kind, title, detail, headers=headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -7,35 +7,72 @@ evaluate and decoded by the array codecs, not walked by Pydantic.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    create_model,
+)
 
 from ..monitoring.alerts import AlertRule
-from ..monitoring.runs import DEFAULT_SPLIT, NAME_PATTERN, SPLIT_PATTERN
-from .schemas import LossResultModel, Number, evaluate_request_model, loss_spec_type
+from ..monitoring.names import BATCH_ID, DEFAULT_SPLIT, RUN_NAME, SPLIT
+from .schemas import STRICT, LossResultModel, Number, evaluate_request_model, loss_spec_type
 
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
-Split = Annotated[str, StringConstraints(pattern=SPLIT_PATTERN, max_length=64)]
-BatchId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$", max_length=128)]
-TagKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-/]{1,128}$", max_length=128)]
-TagValue = Annotated[str, StringConstraints(max_length=256)]
+Name = Annotated[str, StringConstraints(pattern=RUN_NAME, max_length=128)]
+Split = Annotated[str, StringConstraints(pattern=SPLIT, max_length=64)]
+BatchId = Annotated[str, StringConstraints(pattern=BATCH_ID, max_length=128)]
+TAG_KEY = r"^[A-Za-z0-9._:\-/]{1,128}$"
+Tags = Annotated[
+    dict[
+        Annotated[str, StringConstraints(pattern=TAG_KEY, max_length=128)],
+        Annotated[str, StringConstraints(max_length=256)],
+    ],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": 64,
+            "propertyNames": {"pattern": TAG_KEY, "maxLength": 128},
+            "additionalProperties": {"type": "string", "maxLength": 256},
+        }
+    ),
+]
 MAX_STEP = 2**53  # exact in a JSON number
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: object) -> object:
+    """Only an RFC 3339 string with an offset is a time (not a Unix timestamp, not a naive time)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with an offset, such as 2026-03-01T12:00:00Z")
+    return value
+
+
+# A time as the API takes it: RFC 3339 with an offset (strict=False: from a JSON string).
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339), Field(strict=False)]
 
 
 @cache
 def run_request_model() -> type[BaseModel]:
     return create_model(  # type: ignore[call-overload,no-any-return]
         "RunRequest",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=STRICT,
         __doc__="Create a run: its losses (fixed for its life), and a description and tags (changeable).",
         losses=(  # type: ignore[arg-type]
             list[loss_spec_type()],  # type: ignore[misc]
             Field(min_length=1, max_length=32, description="1 to 32 losses, as in evaluate."),
         ),
         description=(str | None, Field(None, max_length=4096)),
-        tags=(dict[TagKey, TagValue] | None, Field(None, max_length=64, description="Up to 64 tags.")),
+        tags=(Tags | None, Field(None, max_length=64, description="Up to 64 tags.")),
         alerts=(
             list[AlertRule] | None,
             Field(None, max_length=64, description="Alert rules (replace the run's rules when given)."),
@@ -53,20 +90,34 @@ def batch_request_model() -> type[BaseModel]:
     }
     return create_model(  # type: ignore[call-overload,no-any-return]
         "BatchRequest",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=STRICT,
         __doc__="One batch of a run, evaluated with the run's losses and recorded.",
         **evaluate_fields,
         split=(Split, Field(DEFAULT_SPLIT, description="e.g. train, validation, production.")),
         step=(int | None, Field(None, ge=0, le=MAX_STEP, description="An epoch or iteration.")),
         time=(
             AwareDatetime | None,
-            Field(None, description="RFC 3339 with an offset; default: when the request arrived."),
+            # strict=False: a JSON string is the only way to send a datetime.
+            Field(
+                None, strict=False, description="RFC 3339 with an offset; default: when the request arrived."
+            ),
         ),
         batch_id=(
             BatchId | None,
             Field(None, description="Idempotency key: a batch_id already recorded is not counted again."),
         ),
     )
+
+
+class AlertRuleModel(BaseModel):
+    """An alert rule as stored: its window in seconds, its loss by canonical name."""
+
+    name: str
+    loss: str
+    split: str
+    window: int
+    max: float
+    reduction: str
 
 
 class LossStatus(BaseModel):
@@ -93,7 +144,7 @@ class RunModel(BaseModel):
     losses: list[dict[str, Any]] = Field(description="Canonical names with every parameter.")
     description: str | None
     tags: dict[str, str]
-    alerts: list[AlertRule]
+    alerts: list[AlertRuleModel]
     created_at: str
     batches: int
     splits: list[str]
@@ -200,13 +251,7 @@ class GapModel(BaseModel):
     values: list[Number]
 
 
-class RuleStateModel(BaseModel):
-    name: str
-    loss: str
-    split: str
-    window: int
-    max: float
-    reduction: str
+class RuleStateModel(AlertRuleModel):
     state: Literal["ok", "alert", "no_data"]
     value: Number
     batches: int

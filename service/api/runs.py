@@ -13,7 +13,6 @@ from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -23,24 +22,20 @@ from ..losses.base import Reduction
 from ..monitoring.diagnostics import DiagnosticsParams
 from ..monitoring.diagnostics import to_dict as diagnostics_dict
 from ..monitoring.history import STEP_SERIES, TIME_SERIES, Merged
-from ..monitoring.runs import (
-    NAME_PATTERN,
-    SPLIT_PATTERN,
-    BatchFields,
-    BatchOutcome,
-    Monitor,
-    Run,
-    RunOverview,
-)
+from ..monitoring.names import RUN_NAME, SPLIT
+from ..monitoring.overview import RunOverview
+from ..monitoring.runs import BatchFields, BatchOutcome, Monitor, Run
+from ..monitoring.windows import INTERVAL_PATTERN, parse_interval
 from ..monitoring.windows import Query as Window
-from ..monitoring.windows import parse_interval
 from . import translate
 from .body import media_type, read_json, read_limited
+from .openapi import documents_body
 from .problems import Problem
 from .run_models import (
     MAX_STEP,
     BatchResponse,
     DiagnosticsResponse,
+    Instant,
     RunList,
     RunModel,
     SeriesResponse,
@@ -55,7 +50,6 @@ from .v1 import (
     json_response,
     options_of,
     parse_body,
-    request_body,
     require_api_key,
     settings_of,
 )
@@ -65,7 +59,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RunName = Annotated[
     str,
-    Path(pattern=NAME_PATTERN, max_length=128, description="1–128 of A-Za-z0-9._:-, from a letter or digit."),
+    Path(pattern=RUN_NAME, max_length=128, description="1–128 of A-Za-z0-9._:-, from a letter or digit."),
 ]
 
 
@@ -186,10 +180,10 @@ def batch_body(outcome: BatchOutcome, encoding: Any) -> dict[str, Any]:
         200: {"model": RunModel, "description": "The run exists with the same losses."},
         **_problem_responses(400, 401, 409, 413, 415, 422, 503),
     },
-    openapi_extra=request_body("RunRequest"),
 )
+@documents_body(run_request_model())
 async def create_run(run: RunName, request: Request) -> Response:
-    payload = await read_json(request, settings_of(request).max_body_bytes)
+    payload = await read_json(request, run_request_model(), settings_of(request).max_body_bytes)
     body: Any = run_request_model().model_validate(payload)
     monitor = monitor_of(request)
     found, created = await monitor.put_run(
@@ -241,7 +235,10 @@ def _tags(tags: list[str]) -> list[tuple[str, str]]:
 )
 async def list_runs(
     request: Request,
-    tag: Annotated[list[str], Query(description="key:value; repeat to require several.", max_length=32)] = [],  # noqa: B006
+    tag: Annotated[
+        list[Annotated[str, Query(pattern=r"^[^:]+:", max_length=400)]],
+        Query(description="key:value; repeat to require several.", max_length=32),
+    ] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[
         str | None, Query(max_length=64, description="next_cursor of the previous page.")
@@ -284,7 +281,8 @@ async def delete_run(run: RunName, request: Request) -> Response:
 
 
 def parse_and_decode(handover: list[bytearray], media: str, settings: Settings) -> Any:
-    return decode_request(parse_body(handover.pop(), media, settings), batch_request_model(), settings)
+    payload = parse_body(handover.pop(), media, settings, batch_request_model())
+    return decode_request(payload, batch_request_model(), settings)
 
 
 @router.post(
@@ -297,8 +295,8 @@ def parse_and_decode(handover: list[bytearray], media: str, settings: Settings) 
         200: {"model": BatchResponse, "description": "A duplicate of a recorded batch_id."},
         **_problem_responses(400, 401, 404, 409, 413, 415, 422, 503),
     },
-    openapi_extra=request_body("BatchRequest", npz=True),
 )
+@documents_body(batch_request_model(), npz=True)
 async def log_batch(run: RunName, request: Request) -> Response:
     settings = settings_of(request)
     media = media_type(request.headers.get("content-type"))
@@ -329,7 +327,7 @@ class HistoryParams:
     def __init__(
         self,
         split: Annotated[
-            list[Annotated[str, Query(pattern=SPLIT_PATTERN)]] | None,
+            list[Annotated[str, Query(pattern=SPLIT)]] | None,
             Query(description="Splits (repeatable); default all.", max_length=64),
         ] = None,
         loss: Annotated[
@@ -337,11 +335,9 @@ class HistoryParams:
             Query(description="Losses by canonical name or alias (repeatable); default all.", max_length=32),
         ] = None,
         time_from: Annotated[
-            AwareDatetime | None, Query(alias="from", description="RFC 3339; time >= from.")
+            Instant | None, Query(alias="from", description="RFC 3339; time >= from.")
         ] = None,
-        time_to: Annotated[
-            AwareDatetime | None, Query(alias="to", description="RFC 3339; time < to.")
-        ] = None,
+        time_to: Annotated[Instant | None, Query(alias="to", description="RFC 3339; time < to.")] = None,
         step_from: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="step >= step_from.")] = None,
         step_to: Annotated[int | None, Query(ge=0, le=MAX_STEP, description="step <= step_to.")] = None,
         reduction: Annotated[
@@ -415,7 +411,10 @@ async def run_series(
     ] = "step",
     interval: Annotated[
         str,
-        Query(max_length=16, description="by=time: seconds, or 30s, 1m, 5m, 1h, 1d (aligned to the epoch)."),
+        Query(
+            pattern=INTERVAL_PATTERN,
+            description="by=time: seconds, or a count with s, m, h or d (30s, 5m, 1h, 1d).",
+        ),
     ] = "1m",
     max_points: Annotated[
         int, Query(ge=1, le=10_000, description="Adjacent points are merged above this.")
@@ -474,8 +473,8 @@ async def run_diagnostics(
     loss: Annotated[
         str | None, Query(max_length=64, description="Required when the run has several losses.")
     ] = None,
-    split: Annotated[str, Query(pattern=SPLIT_PATTERN, description="The split diagnosed.")] = "validation",
-    reference_split: Annotated[str, Query(pattern=SPLIT_PATTERN, description="Compared with.")] = "train",
+    split: Annotated[str, Query(pattern=SPLIT, description="The split diagnosed.")] = "validation",
+    reference_split: Annotated[str, Query(pattern=SPLIT, description="Compared with.")] = "train",
     patience: Annotated[
         int, Query(ge=0, le=MAX_STEP, description="Steps without improvement before a stop.")
     ] = 10,

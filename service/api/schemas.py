@@ -3,10 +3,15 @@
 Array fields are declared with their JSON Schema (nested lists of numbers, or a base64 tensor
 object) but are not walked by Pydantic: ``arrays.decode`` turns them into NumPy directly, which is
 several times faster than validating a million floats one by one.
+
+Request models validate strictly (``STRICT``): JSON booleans are not numbers and numbers are not
+booleans, strings are neither, and an integer field takes a JSON integer. Every request model sets
+``STRICT``, declares arrays with ``ArrayInput``, and is read with ``body.read_json``.
 """
 
 from __future__ import annotations
 
+import typing
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -15,53 +20,111 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
     create_model,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from ..losses import registry
-from ..losses.base import Reduction
+from ..losses.base import Params, Reduction
 from ..losses.evaluate import Include, NanPolicy
-from .arrays import DTYPES, ArrayEncoding
+from .arrays import DTYPES, MAX_DIMENSIONS, ArrayEncoding
+from .decoding import ARRAY_FIELD
 
+COMPONENTS = "#/components/schemas/"
 NUMBER_OR_NULL: dict[str, Any] = {"anyOf": [{"type": "number"}, {"type": "null"}]}
 
-
-def nested_lists(depth: int) -> dict[str, Any]:
-    """JSON lists of numbers (null = missing) nested up to ``depth`` levels: arrays of 1 to depth axes."""
-    item = NUMBER_OR_NULL
-    for _ in range(depth - 1):
-        item = {"anyOf": [*NUMBER_OR_NULL["anyOf"], {"type": "array", "items": item}]}
-    return {"type": "array", "items": item}
-
-
-# Predictions of stacked parts (triplets of embeddings, CTC frames) have three axes.
-MAX_AXES = 3
 TENSOR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Tensor",
-    "description": "Base64 of the little-endian, C-order bytes of an array.",
+    "description": "An array as base64 of its little-endian, C-order bytes: len(data) decodes to "
+    "prod(shape) elements of dtype.",
     "properties": {
         "dtype": {"type": "string", "enum": list(DTYPES)},
-        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "shape": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "minItems": 1,
+            "maxItems": MAX_DIMENSIONS,
+        },
         "data": {"type": "string", "contentEncoding": "base64"},
     },
     "required": ["dtype", "shape", "data"],
     "additionalProperties": False,
 }
-ARRAY_SCHEMA: dict[str, Any] = {
-    "description": "Nested lists of numbers (null = missing value), or a tensor object.",
-    "anyOf": [nested_lists(MAX_AXES), TENSOR_SCHEMA],
+
+
+def _nested_lists(dimensions: int) -> dict[str, Any]:
+    inner = NUMBER_OR_NULL if dimensions == 1 else {"$ref": f"{COMPONENTS}Array{dimensions - 1}D"}
+    return {
+        "type": "array",
+        "title": f"Array{dimensions}D",
+        "description": f"{dimensions}-dimensional nested lists of numbers, rectangular, null for a missing "
+        "value; every list holds at least one item.",
+        "minItems": 1,
+        "items": inner,
+    }
+
+
+# Named schemas the models refer to (arrays, parameter sets): named, not inline nor recursive, is
+# what client generators turn into types. ``openapi.build`` adds them to the document.
+SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
+    **{f"Array{n}D": _nested_lists(n) for n in range(1, MAX_DIMENSIONS + 1)},
+    "Weights": {
+        "type": "array",
+        "title": "Weights",
+        "description": "One weight per sample, >= 0 (null for a missing value).",
+        "minItems": 1,
+        "items": {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]},
+    },
+    "Tensor": TENSOR_SCHEMA,
+    "ParameterSet": {
+        "type": "object",
+        "title": "ParameterSet",
+        "description": "A loss's parameters by name: numbers, booleans, strings, null or lists of numbers.",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "string"},
+                {"type": "null"},
+                {"type": "array", "items": {"type": "number"}},
+            ]
+        },
+    },
 }
-ArrayInput = Annotated[Any, WithJsonSchema(ARRAY_SCHEMA)]
+ARRAYS = [{"$ref": f"{COMPONENTS}Array{n}D"} for n in range(1, MAX_DIMENSIONS + 1)]
+ArrayInput = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": f"Nested lists of numbers, 1 to {MAX_DIMENSIONS} dimensions (null: a missing "
+            "value), or a tensor object.",
+            "anyOf": [*ARRAYS, {"$ref": f"{COMPONENTS}Tensor"}],
+        }
+    ),
+    ARRAY_FIELD,
+]
+WeightsInput = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "Sample weights (N,), >= 0, or a tensor object.",
+            "anyOf": [{"$ref": f"{COMPONENTS}Weights"}, {"$ref": f"{COMPONENTS}Tensor"}],
+        }
+    ),
+    ARRAY_FIELD,
+]
 ArrayOutput = Annotated[
     Any,
     WithJsonSchema(
         {
             "description": "Nested lists (array_encoding 'list', null for non-finite values) or a "
             "float64 tensor object (array_encoding 'base64').",
-            "anyOf": [nested_lists(MAX_AXES), TENSOR_SCHEMA],
+            "anyOf": [*ARRAYS, {"$ref": f"{COMPONENTS}Tensor"}],
         }
     ),
 ]
@@ -72,6 +135,42 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class Strict(BaseModel):
+    """Mixin: strict validation for a model whose own config does not say so (a loss's parameters)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+def _tuple_from_list(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _takes_tuple(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is tuple or any(_takes_tuple(a) for a in typing.get_args(annotation))
+
+
+@cache
+def params_model(name: str) -> type[Params]:
+    """A loss's parameter model as requests are validated: strict, and a JSON array where the core
+    keeps a tuple (strict validation takes only a tuple for one)."""
+    definition = registry.get(name)
+    tuples = {
+        field: (Annotated[info.annotation, BeforeValidator(_tuple_from_list)], info)
+        for field, info in definition.params.model_fields.items()
+        if _takes_tuple(info.annotation)
+    }
+    model = create_model(  # type: ignore[call-overload]
+        definition.params.__name__,
+        __base__=(definition.params, Strict),
+        __doc__=definition.params.__doc__,
+        **tuples,
+    )
+    return typing.cast(type[Params], model)
+
+
 @cache
 def spec_model(name: str) -> type[BaseModel]:
     """``{"name": ..., **params}`` for one loss: its parameter model plus the name tag."""
@@ -79,7 +178,7 @@ def spec_model(name: str) -> type[BaseModel]:
     names = (definition.name, *definition.aliases)
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         f"{_camel(definition.name)}Spec",
-        __base__=definition.params,
+        __base__=params_model(name),
         __doc__=f"{definition.name}: {definition.summary}",
         name=(Literal[names], Field(description="Canonical name or alias.")),  # type: ignore[valid-type,arg-type]
     )
@@ -125,7 +224,7 @@ def evaluate_request_model() -> type[BaseModel]:
     LossSpecInput = loss_spec_type()  # noqa: N806
     model: type[BaseModel] = create_model(  # type: ignore[call-overload]
         "EvaluateRequest",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=STRICT,
         __doc__="Evaluate one or more losses on one set of arrays.",
         losses=(
             list[LossSpecInput],  # type: ignore[valid-type]
@@ -150,7 +249,7 @@ def evaluate_request_model() -> type[BaseModel]:
                 'the request takes targets (catalogue "targets": "none").',
             ),
         ),
-        weights=(ArrayInput | None, Field(None, description="Sample weights (N,), >= 0.")),
+        weights=(WeightsInput | None, Field(None, description="Sample weights (N,), >= 0.")),
         reduction=(Reduction, "mean"),
         nan_policy=(NanPolicy, "raise"),
         include=(list[Include], Field(["stats"], max_length=5)),
@@ -160,20 +259,51 @@ def evaluate_request_model() -> type[BaseModel]:
     return model
 
 
+MAX_CURVES = 32
+
+
 class CurveRequest(BaseModel):
     """A loss and its gradient over a range of scalar predictions for one fixed target."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
-    params: dict[str, Any] | list[dict[str, Any]] = Field(
-        default_factory=dict,
-        description="The loss's parameters; a list draws one curve per parameter set.",
-    )
+    params: Annotated[
+        dict[str, Any] | Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_CURVES)],
+        WithJsonSchema(
+            {
+                "description": "The loss's parameters (its catalogue entry lists them); a list of 1 to "
+                f"{MAX_CURVES} parameter sets draws one curve each.",
+                "anyOf": [
+                    {"$ref": f"{COMPONENTS}ParameterSet"},
+                    {
+                        "type": "array",
+                        "items": {"$ref": f"{COMPONENTS}ParameterSet"},
+                        "minItems": 1,
+                        "maxItems": MAX_CURVES,
+                    },
+                ],
+                "default": {},
+            }
+        ),
+    ] = Field(default_factory=dict)
     target: float = Field(0.0, allow_inf_nan=False, description="The fixed target.")
     start: float = Field(-3.0, allow_inf_nan=False, description="First prediction.")
     stop: float = Field(3.0, allow_inf_nan=False, description="Last prediction.")
     num: int = Field(201, ge=2, le=10001, description="Number of points, evenly spaced.")
     array_encoding: ArrayEncoding = "list"
+
+    @field_validator("params", mode="wrap")
+    @classmethod
+    def _one_error(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """One error for params, rather than one per member of its union."""
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "params",
+                "params is one parameter set (an object) or a list of 1 to {limit} of them.",
+                {"limit": MAX_CURVES},
+            ) from None
 
 
 # ---- responses -------------------------------------------------------------------------------

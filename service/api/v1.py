@@ -9,11 +9,11 @@ are written by orjson, NumPy arrays included.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -30,6 +30,7 @@ from ..losses.stats import describe
 from . import translate
 from .arrays import decode, decode_npz
 from .body import NPZ, media_type, parse_json, read_json, read_limited
+from .openapi import documents_body
 from .problems import PROBLEM_JSON, Problem, ProblemDetails, validation_problem
 from .schemas import (
     Catalogue,
@@ -38,6 +39,7 @@ from .schemas import (
     CurveResponse,
     EvaluateResponse,
     evaluate_request_model,
+    params_model,
 )
 
 # Bodies above this size are parsed and evaluated on a worker thread, so that a large request
@@ -54,22 +56,6 @@ def _problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
-
-
-def request_body(schema: str, npz: bool = False) -> dict[str, Any]:
-    """OpenAPI requestBody pointing at a model that ``openapi.py`` adds to the components."""
-    content: dict[str, Any] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-    if npz:
-        content[NPZ] = {
-            "schema": {
-                "type": "string",
-                "contentMediaType": NPZ,
-                "description": "An NPZ archive (numpy.savez, stored or compressed) with members "
-                "predictions.npy, targets.npy, optional weights.npy, and request.json: the JSON request "
-                "without its arrays. Stored members are decoded without a copy.",
-            }
-        }
-    return {"requestBody": {"required": True, "content": content}}
 
 
 def dump(body: Any) -> bytes:
@@ -126,7 +112,13 @@ def _definition(name: str) -> Any:
         raise _unknown_in_path(name) from None
 
 
-@router.get("/losses", operation_id="list_losses", response_model=Catalogue, summary="The loss catalogue")
+@router.get(
+    "/losses",
+    operation_id="list_losses",
+    tags=["catalogue"],
+    response_model=Catalogue,
+    summary="The loss catalogue",
+)
 async def list_losses(request: Request) -> Response:
     return Response(request.app.state.catalogue, media_type="application/json")
 
@@ -134,23 +126,33 @@ async def list_losses(request: Request) -> Response:
 @router.get(
     "/losses/{name}",
     operation_id="get_loss",
+    tags=["catalogue"],
     response_model=CatalogueEntry,
     summary="One catalogue entry (aliases resolve)",
     responses=_problem_responses(404),
 )
-async def get_loss(name: str) -> Response:
+async def get_loss(
+    name: Annotated[str, Path(description="A loss's canonical name or alias.")],
+) -> Response:
     return json_response(translate.catalogue_entry(_definition(name)))
 
 
 ARRAY_FIELDS = ("predictions", "targets", "weights")
 
 
-def parse_body(body: bytes | bytearray, media: str, settings: Settings) -> Any:
-    """The request payload: parsed JSON, or an NPZ body's arrays and request fields."""
+def parse_body(
+    body: bytes | bytearray, media: str, settings: Settings, model: type[BaseModel]
+) -> dict[str, Any]:
+    """The payload of a ``model`` request: parsed JSON, or an NPZ body's arrays and the fields of its
+    ``request.json`` (the request without its arrays)."""
     with metrics.stage("parse"):
         if media == NPZ:
-            return decode_npz(body, settings.max_elements, settings.max_body_bytes)
-        return parse_json(body)
+
+            def fields(data: bytes, location: str) -> dict[str, Any]:
+                return parse_json(data, model, location)
+
+            return decode_npz(body, settings.max_elements, settings.max_body_bytes, fields)
+        return parse_json(body, model)
 
 
 async def serve_evaluate(scope: Scope, receive: Receive, settings: Settings) -> bytes:
@@ -174,7 +176,7 @@ async def serve_evaluate(scope: Scope, receive: Receive, settings: Settings) -> 
 
 
 def parse_and_evaluate(handover: list[bytearray], media: str, settings: Settings) -> bytes:
-    return evaluate_payload(parse_body(handover.pop(), media, settings), settings)
+    return evaluate_payload(parse_body(handover.pop(), media, settings, evaluate_request_model()), settings)
 
 
 def decode_request(
@@ -244,18 +246,19 @@ def evaluate_payload(payload: Any, settings: Settings) -> bytes:
 @router.post(
     "/evaluate",
     operation_id="evaluate",
+    tags=["evaluation"],
     summary="Evaluate one or more losses on one set of arrays",
     response_model=EvaluateResponse,
     responses=_problem_responses(400, 401, 413, 415, 422),
-    openapi_extra=request_body("EvaluateRequest", npz=True),
 )
+@documents_body(evaluate_request_model(), npz=True)
 async def evaluate_endpoint(request: Request) -> Response:
     # Normally answered by EvaluateFastPath before routing; this route documents the operation,
     # answers 405 for other methods, and serves POST when the app runs without the fast path.
     return json_response(await serve_evaluate(request.scope, request.receive, settings_of(request)))
 
 
-def _curve(name: str, payload: Any) -> dict[str, Any]:
+def _curve(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     definition = _definition(name)
     if not definition.scalar_prediction:
         detail = (
@@ -269,33 +272,53 @@ def _curve(name: str, payload: Any) -> dict[str, Any]:
     curves = []
     for i, raw in enumerate(param_sets):
         try:
-            params = definition.params.model_validate(raw)
+            params = params_model(definition.name).model_validate(raw)
         except ValidationError as error:
             root = f"body.params[{i}]" if isinstance(request.params, list) else "body.params"
-            raise validation_problem(error.errors(), root=root) from None
+            # The document cannot tie the body's parameters to the loss in the path: a problem of its own.
+            raise validation_problem(
+                error.errors(), root, "invalid-parameters", f"Parameters do not fit {definition.name}"
+            ) from None
         try:
             values, gradient = curve(definition, params, request.target, x)
         except LossError as error:
-            raise Problem(
-                422,
-                error.kind,
-                error.title,
-                f"The curve from start={request.start} to stop={request.stop} with "
-                f"target={request.target} is outside this loss's domain: {error.detail}",
-                [("body", error.detail)],
-            ) from None
+            raise _curve_problem(error, request) from None
         curves.append((params.model_dump(mode="json"), values, gradient))
     return translate.curve_body(definition.name, request.target, x, curves, request.array_encoding)
+
+
+def _curve_problem(error: LossError, request: CurveRequest) -> Problem:
+    """A core error on a curve, blamed on the range (the predictions) or the target."""
+    blamed = {item.location[:1] for item in error.errors}
+    fields = [("body.target",)] if blamed == {("targets",)} else [("body.start",), ("body.stop",)]
+    detail = (
+        f"The curve from start={request.start} to stop={request.stop} with target={request.target} "
+        f"cannot be drawn for these parameters: {error.detail}"
+    )
+    return Problem(422, error.kind, error.title, detail, [(field, error.detail) for (field,) in fields])
+
+
+CURVE_NAMES = [name for d in registry.definitions() if d.scalar_prediction for name in (d.name, *d.aliases)]
 
 
 @router.post(
     "/losses/{name}/curve",
     operation_id="loss_curve",
+    tags=["catalogue"],
     summary="A loss and its gradient over a range of scalar predictions",
     response_model=CurveResponse,
     responses=_problem_responses(400, 401, 404, 413, 415, 422),
-    openapi_extra=request_body("CurveRequest"),
 )
-async def curve_endpoint(name: str, request: Request) -> Response:
-    payload = await read_json(request, settings_of(request).max_body_bytes)
+@documents_body(CurveRequest)
+async def curve_endpoint(
+    name: Annotated[
+        str,
+        Path(
+            description="A loss with a curve (catalogue curve: true), by canonical name or alias.",
+            json_schema_extra={"enum": CURVE_NAMES},
+        ),
+    ],
+    request: Request,
+) -> Response:
+    payload = await read_json(request, CurveRequest, settings_of(request).max_body_bytes)
     return json_response(_curve(name, payload))

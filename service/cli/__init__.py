@@ -217,11 +217,9 @@ def openapi(
     """Write the OpenAPI document of v1 (what GET /v1/openapi.json serves)."""
     from pathlib import Path
 
-    from ..api.openapi import render as render_document
-    from ..app import create_app
-    from ..config import Settings
+    from ..openapi_document import render_document
 
-    text = render_document(create_app(Settings()).openapi())
+    text = render_document()
     if output == "-":
         sys.stdout.buffer.write(text)
     else:

@@ -45,6 +45,7 @@ class LossInfo(Struct):
     nonnegative: bool
     reductions: list[str]
     curve: bool
+    targets: Literal["required", "none"]
     equivalents: list[Equivalent]
     differences: list[str]
     notes: list[str]

@@ -49,6 +49,7 @@ Space = Literal[
     "simplex",  # rows in [0, 1] summing to 1 (class probabilities)
     "log_simplex",  # rows of log-probabilities: <= 0, logsumexp = 0
     "class_index",  # integers in [0, C)
+    "one_hot",  # rows of class probabilities with a single 1 (one true class)
     "sign",  # -1 or +1 (0/1 accepted and mapped to -1/+1)
     "plus_minus_one",  # exactly -1 or +1 (pair labels)
     "binary_label",  # exactly 0 or 1

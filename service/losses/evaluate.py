@@ -128,9 +128,9 @@ def prepare(
     nan_policy: NanPolicy,
 ) -> Prepared:
     """Check what every loss needs (one row per sample, valid weights) and apply ``nan_policy``."""
-    if predictions.ndim == 0 or predictions.shape[0] == 0:
+    if predictions.ndim == 0 or predictions.size == 0:
         raise InvalidInput(
-            f"predictions must hold at least one sample; got shape {tuple(predictions.shape)}.",
+            f"predictions must hold at least one sample and element; got shape {tuple(predictions.shape)}.",
             ("predictions",),
         )
     n = predictions.shape[0]

@@ -406,10 +406,24 @@ SCORE_MODES = (
     InputMode(
         "scores",
         "real",
-        ("class_index",),
-        ("predictions (N, C) scores", "targets (N,) class indices"),
+        ("class_index", "one_hot"),
+        ("predictions (N, C) scores", "targets (N,) class indices or (N, C) one-hot class probabilities"),
     ),
 )
+
+
+def one_hot_index(targets: np.ndarray) -> np.ndarray:
+    """The class of each one-hot row of (N, C) targets; 422 naming the first row that is not one-hot."""
+    hot = targets == 1.0
+    one_hot = (hot.sum(axis=1) == 1) & (hot | (targets == 0.0)).all(axis=1)
+    if not one_hot.all():
+        row = int(np.argmin(one_hot))
+        raise InvalidInput(
+            f"targets[{row}] is not one-hot: multiclass_hinge needs one true class per sample, as a "
+            "class index or a row of class probabilities with a single 1.",
+            ("targets", row),
+        )
+    return np.argmax(hot, axis=1)
 
 
 @register(
@@ -460,12 +474,17 @@ def multiclass_hinge(
     """Crammer–Singer (scikit-learn's multi-class hinge_loss) or Weston–Watkins (torch multi_margin_loss)."""
     check_ndim(predictions, "predictions", (2,))
     n, n_classes = predictions.shape
-    if targets.ndim != 1:
+    index: np.ndarray | None
+    if targets.shape == predictions.shape:
+        index = one_hot_index(targets)
+    elif targets.ndim == 1:
+        index = ClassTargets(predictions, targets).index
+    else:
         raise InvalidInput(
-            f"multiclass_hinge takes class-index targets of shape ({n},); got shape {tuple(targets.shape)}.",
+            f"multiclass_hinge takes class indices of shape ({n},) or one-hot rows of shape "
+            f"{tuple(predictions.shape)}; got shape {tuple(targets.shape)}.",
             ("targets",),
         )
-    index = ClassTargets(predictions, targets).index
     assert index is not None
     rows = np.arange(n)
     true_score = predictions[rows, index]

@@ -16,12 +16,12 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from .windows import parse_interval
+from .names import DEFAULT_SPLIT, RULE_NAME, SPLIT
+from .windows import INTERVAL_PATTERN, parse_interval
 
 State = Literal["ok", "alert", "no_data"]
-RULE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
 
 
 def _seconds(value: object) -> int:
@@ -35,10 +35,19 @@ class AlertRule(BaseModel):
 
     name: str = Field(pattern=RULE_NAME, description="Unique within the run.")
     loss: str = Field(max_length=64, description="One of the run's losses (canonical name or alias).")
-    split: str = Field("default", pattern=r"^[A-Za-z0-9._:\-]{1,64}$")
-    window: Annotated[int, BeforeValidator(_seconds, json_schema_input_type=int | str)] = Field(
-        description="The rolling window: seconds, or a count with s, m, h or d (at most 366 days)."
-    )
+    split: str = Field(DEFAULT_SPLIT, pattern=SPLIT)
+    window: Annotated[
+        int,
+        BeforeValidator(_seconds),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": 999_999},
+                    {"type": "string", "pattern": INTERVAL_PATTERN},
+                ]
+            }
+        ),
+    ] = Field(description="The rolling window: seconds, or a count with s, m, h or d (1 to 999999 of them).")
     max: float = Field(description="Alert when the window's value is above this.")
     reduction: Literal["mean", "sum", "sum_over_batch_size"] = "mean"
 

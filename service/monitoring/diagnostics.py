@@ -40,11 +40,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .early_stopping import SplitState, as_list, early_stopping
+from .names import SPLIT as SPLIT_PATTERN
 
 Status = Literal["diverging", "overfitting", "plateau", "improving", "insufficient_data"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 
-SPLIT_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 
 # One split's by-step series: (steps, values), as ``early_stopping`` takes them; Plain once the
 # sequences are Python lists.

@@ -51,6 +51,7 @@ from .history import (
     summarize,
     values_by_step,
 )
+from .names import DEFAULT_SPLIT
 from .overview import RunOverview, overview_of
 from .specs import canonical, specs_of
 from .windows import MICROSECONDS, Query, step_series_cover, summary_cover, time_series_cover
@@ -58,11 +59,6 @@ from .windows import MICROSECONDS, Query, step_series_cover, summary_cover, time
 logger = logging.getLogger("service.monitoring")
 T = TypeVar("T")
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
-SPLIT_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
-DEFAULT_SPLIT = "default"
-# A store that cannot be reached: clients are told to come back after this many seconds.
-RETRY_AFTER_SECONDS = 5
 # Every worker looks for runs with pending batches this often (seconds) and compacts them.
 SWEEP_SECONDS = 2.0
 # Migrations that failed at start (the database is down) are retried this often, in seconds.

@@ -27,22 +27,18 @@ from ..store import STEP, TIME_LEVELS, Cover, Span, Window
 MICROSECONDS = 1_000_000
 # Coarsest first.
 LEVELS: tuple[tuple[int, int], ...] = tuple(sorted(TIME_LEVELS.items(), key=lambda item: -item[1]))
-_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+# A count of 1 to 999,999 seconds, minutes, hours or days.
+INTERVAL_PATTERN = r"^([1-9][0-9]{0,5})([smhd]?)$"
+_INTERVAL = re.compile(INTERVAL_PATTERN)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_INTERVAL = 366 * 86400
 
 
 def parse_interval(text: str) -> int:
-    """An interval in seconds: a whole number of seconds, or with a unit: ``90s``, ``5m``, ``1h``, ``1d``."""
-    match = _INTERVAL.match(text)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(
-            f"interval must be a positive number of seconds or a count with s, m, h or d; got {text!r}"
-        )
-    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds > MAX_INTERVAL:
-        raise ValueError(f"interval must be at most {MAX_INTERVAL} seconds (366 days); got {text!r}")
-    return seconds
+    """An interval in seconds, from a count with an optional unit: ``90``, ``90s``, ``5m``, ``1h``, ``1d``."""
+    match = _INTERVAL.match(text.strip())
+    if not match:
+        raise ValueError(f"interval must be 1 to 999999 seconds, or a count with s, m, h or d; got {text!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from service.losses import registry
+
+from ..losses.inputs import param_sets
+
 pytestmark = pytest.mark.anyio
 
 
@@ -43,3 +47,77 @@ async def test_curve_errors(client):
     assert response.json()["errors"][0]["location"] == "body.params[1].delta"
     response = await client.post("/v1/losses/huber/curve", json={"num": 1})
     assert response.status_code == 422 and response.json()["errors"][0]["location"] == "body.num"
+
+
+async def test_rmse_curve_is_the_absolute_error(client):
+    response = await client.post(
+        "/v1/losses/rmse/curve", json={"target": 0.5, "start": -1.5, "stop": 2.5, "num": 9}
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    x = np.linspace(-1.5, 2.5, 9)
+    np.testing.assert_allclose(result["curves"][0]["value"], np.abs(x - 0.5), rtol=1e-15)
+    np.testing.assert_array_equal(result["curves"][0]["gradient"], np.sign(x - 0.5))  # 0 at the target
+
+
+# A range and target inside each input space, so that every curve loss can be drawn.
+RANGES = {
+    "real": (-2.0, 2.0),
+    "unit_interval": (0.05, 0.95),
+    "positive": (0.2, 3.0),
+    "nonnegative": (0.0, 3.0),
+    "greater_than_minus_one": (-0.5, 3.0),
+}
+TARGETS = {
+    "real": 0.5,
+    "unit_interval": 1.0,
+    "sign": -1.0,
+    "positive": 1.5,
+    "nonnegative": 2.0,
+    "greater_than_minus_one": 0.5,
+}
+CURVES = [
+    pytest.param(definition.name, params, id=f"{definition.name}-{i}")
+    for definition in registry.definitions()
+    if definition.scalar_prediction
+    for i, params in enumerate(param_sets(definition))
+    if i == 0 or params != {}
+]
+
+
+def test_every_curve_loss_is_checked_with_defaults_and_other_parameters():
+    names = {p.values[0] for p in CURVES}
+    assert names == {d.name for d in registry.definitions() if d.scalar_prediction}
+    with_parameters = {
+        d.name for d in registry.definitions() if d.scalar_prediction and d.params.model_fields
+    }
+    assert with_parameters == {name for name, params in (p.values for p in CURVES) if params}
+
+
+@pytest.mark.parametrize(("name", "params"), CURVES)
+async def test_each_curve_point_is_a_one_sample_evaluation(client, name, params):
+    """Value and gradient at every point equal POST /v1/evaluate on that one sample (reduction mean)."""
+    definition = registry.get(name)
+    resolved = definition.params(**params)
+    mode = next(  # the scalar mode the parameters select (brier also has a class-probability one)
+        m
+        for m in definition.modes
+        if m.predictions in RANGES and all(getattr(resolved, k) == v for k, v in m.select.items())
+    )
+    start, stop = RANGES[mode.predictions]
+    target = TARGETS[mode.targets[0]]
+    body = {"params": params, "target": target, "start": start, "stop": stop, "num": 5}
+    response = await client.post(f"/v1/losses/{name}/curve", json=body)
+    assert response.status_code == 200, response.text
+    (drawn,) = response.json()["curves"]
+    assert drawn["params"] == resolved.model_dump(mode="json")
+    for x, value, gradient in zip(
+        np.linspace(start, stop, 5), drawn["value"], drawn["gradient"], strict=True
+    ):
+        spec = {"name": name, **params}
+        point = {"losses": [spec], "predictions": [x], "targets": [target], "include": ["gradient"]}
+        answer = await client.post("/v1/evaluate", json=point)
+        assert answer.status_code == 200, answer.text
+        (result,) = answer.json()["results"]
+        assert value == pytest.approx(result["value"], rel=1e-12, abs=1e-300)
+        assert gradient == pytest.approx(result["gradient"][0], rel=1e-12, abs=1e-300)

@@ -140,9 +140,9 @@ async def test_415_unsupported_content_type(client):
         ),
         (dict(OK, predictions=[1.0, "x"]), "body.predictions[1]", "invalid-array"),
         (dict(OK, predictions=[True, False]), "body.predictions[0]", "invalid-array"),
-        (dict(OK, predictions=[[1.0], [1.0, 2.0]]), "body.predictions", "invalid-array"),
+        (dict(OK, predictions=[[1.0], [1.0, 2.0]]), "body.predictions", "ragged-array"),
         (dict(OK, predictions="abc"), "body.predictions", "invalid-array"),
-        (dict(OK, predictions=[]), "body.predictions", "invalid-input"),
+        (dict(OK, predictions=[]), "body.predictions", "invalid-array"),
         (dict(OK, losses=["bce"], predictions=[0.5, 1.5]), "body.predictions[1]", "invalid-input"),
         (
             dict(OK, losses=["bce"], predictions=[0.5, 0.5], targets=[0.0, 2.0]),

@@ -228,3 +228,15 @@ async def test_large_request_runs_off_the_event_loop(client):
     p, t = rng.normal(size=200_000), rng.normal(size=200_000)
     body = await evaluate(client, losses=["mse", "mae"], predictions=tensor(p), targets=tensor(t))
     assert body["results"][0]["value"] == pytest.approx(np.mean((p - t) ** 2), rel=1e-12)
+
+
+async def test_multiclass_hinge_takes_one_hot_targets(client):
+    scores = [[2.0, -1.0, 0.5], [0.1, 0.2, 3.0], [1.0, 1.5, -0.5]]
+    request = {"losses": ["multiclass_hinge"], "predictions": scores, "include": ["gradient", "breakdown"]}
+    by_index = await client.post("/v1/evaluate", json=dict(request, targets=[0, 2, 0]))
+    one_hot = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    by_one_hot = await client.post("/v1/evaluate", json=dict(request, targets=one_hot))
+    assert by_index.status_code == by_one_hot.status_code == 200, by_one_hot.text
+    assert by_one_hot.json() == by_index.json()
+    soft = await client.post("/v1/evaluate", json=dict(request, targets=[*one_hot[:2], [0.5, 0.5, 0.0]]))
+    assert soft.status_code == 422 and soft.json()["errors"][0]["location"] == "body.targets[2]"

@@ -53,6 +53,8 @@ def draw(space: Space, shape: tuple[int, ...], rng: np.random.Generator) -> np.n
         return log_softmax(rng.normal(size=shape))
     if space == "class_index":
         return rng.integers(0, WIDTH, size=shape[:1]).astype(np.float64)
+    if space == "one_hot":
+        return np.eye(shape[1])[rng.integers(0, shape[1], size=shape[0])]
     if space == "sign" or space == "plus_minus_one":
         return rng.choice([-1.0, 1.0], size=shape)
     if space == "binary_label":
@@ -152,7 +154,7 @@ def variants(definition: LossDefinition, params: Params) -> list[str]:
         out = []
         if "class_index" in mode.targets:
             out.append("index")
-        distribution = {"simplex", "log_simplex"} & set(mode.targets)
+        distribution = {"simplex", "log_simplex", "one_hot"} & set(mode.targets)
         if distribution and getattr(params, "ignore_index", None) is None:
             out.append("probabilities")
         return out

@@ -79,6 +79,8 @@ def test_class_weights_make_the_effective_weight():
 def test_shared_checks():
     with pytest.raises(InvalidInput, match="at least one sample"):
         evaluate([spec("mse")], np.zeros(0), np.zeros(0), None, Options())
+    with pytest.raises(InvalidInput, match=r"at least one sample and element; got shape \(1, 0\)"):
+        evaluate([spec("mse")], np.zeros((1, 0)), np.zeros((1, 0)), None, Options())
     with pytest.raises(InvalidInput, match="one row per sample"):
         evaluate([spec("mse")], np.zeros(3), np.zeros(2), None, Options())
     with pytest.raises(InvalidInput, match="negative"):

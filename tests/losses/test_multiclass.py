@@ -96,9 +96,26 @@ def test_hinge_extreme_scores_are_exact():
     np.testing.assert_array_equal(cs.gradient, [[1.0, -1.0, 0.0], [0.0, 1.0, -1.0]])
 
 
-def test_hinge_refuses_probability_targets():
-    with pytest.raises(InvalidInput, match=r"class-index targets of shape \(2,\)"):
-        run("multiclass_hinge", np.zeros((2, 3)), np.eye(3)[:2])
+@pytest.mark.parametrize("variant", ["crammer_singer", "weston_watkins"])
+def test_hinge_takes_one_hot_targets_as_class_indices(variant):
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=(7, 4)), np.array([0, 3, 1, 2, 2, 0, 3])
+    weights = rng.uniform(0.5, 2.0, size=7)
+    by_index = run("multiclass_hinge", z, y, weights, variant=variant)
+    by_one_hot = run("multiclass_hinge", z, np.eye(4)[y], weights, variant=variant)
+    assert by_one_hot.value == by_index.value
+    np.testing.assert_array_equal(by_one_hot.gradient, by_index.gradient)
+    assert by_one_hot.breakdown == by_index.breakdown
+
+
+def test_hinge_refuses_soft_targets_and_bad_labels():
+    with pytest.raises(InvalidInput, match=r"targets\[1\] is not one-hot") as info:
+        run("multiclass_hinge", np.zeros((2, 3)), [[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])
+    assert info.value.errors[0].location == ("targets", 1)
+    with pytest.raises(
+        InvalidInput, match=r"class indices of shape \(2,\) or one-hot rows of shape \(2, 3\)"
+    ):
+        run("multiclass_hinge", np.zeros((2, 3)), np.zeros((2, 2)))
     with pytest.raises(InvalidInput, match=r"labels must be in \[0, 2\]"):
         run("multiclass_hinge", np.zeros((2, 3)), [0, 3])
 

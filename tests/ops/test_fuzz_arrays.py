@@ -12,7 +12,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.api.arrays import DTYPES, decode, encode
+from service.api.arrays import DTYPES, MAX_DIMENSIONS, decode, encode
 from service.api.problems import Problem
 
 LIMIT = 10_000
@@ -79,7 +79,7 @@ def test_random_bytes_through_the_json_parser_and_decoder(raw):
 @settings(max_examples=200, deadline=None)
 @given(
     st.sampled_from(sorted(DTYPES)),
-    st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=3),
+    st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=MAX_DIMENSIONS),
     st.data(),
 )
 def test_tensors_round_trip_exactly(dtype, shape, data):
@@ -115,7 +115,7 @@ def test_tensors_round_trip_exactly(dtype, shape, data):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.integers(min_value=0, max_value=4), min_size=1, max_size=4).flatmap(
+    st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=MAX_DIMENSIONS).flatmap(
         lambda shape: st.builds(
             lambda flat: np.array(flat, dtype=np.float64).reshape(shape).tolist(),
             st.lists(
@@ -129,3 +129,25 @@ def test_tensors_round_trip_exactly(dtype, shape, data):
 def test_nested_lists_decode_to_their_values(nested):
     array = decode(nested, "body.predictions", LIMIT)
     np.testing.assert_array_equal(array, np.array(nested, dtype=np.float64))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=3), min_size=0, max_size=MAX_DIMENSIONS + 3).filter(
+        lambda shape: not 1 <= len(shape) <= MAX_DIMENSIONS or 0 in shape
+    )
+)
+def test_empty_or_too_many_dimensions_are_refused_in_every_form(shape):
+    tensor = {
+        "dtype": "float64",
+        "shape": shape,
+        "data": base64.b64encode(bytes(8 * math.prod(shape))).decode(),
+    }
+    nested = np.zeros(shape).tolist() if shape else 0.0
+    for value in (tensor, nested):
+        try:
+            decode(value, "body.predictions", LIMIT)
+        except Problem as problem:
+            assert problem.status == 422 and problem.kind == "invalid-array", problem.detail
+        else:
+            raise AssertionError(f"an array of shape {shape} was accepted")
