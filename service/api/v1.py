@@ -9,6 +9,7 @@ are written by orjson, NumPy arrays included.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import numpy as np
@@ -140,18 +141,22 @@ async def get_loss(
 ARRAY_FIELDS = ("predictions", "targets", "weights")
 
 
+def npz_request_fields(model: type[BaseModel]) -> Callable[[bytes, str], dict[str, Any]]:
+    """The parser of an NPZ body's ``request.json``: the ``model`` request without its arrays."""
+
+    def fields(data: bytes, location: str) -> dict[str, Any]:
+        return parse_json(data, model, location)
+
+    return fields
+
+
 def parse_body(
     body: bytes | bytearray, media: str, settings: Settings, model: type[BaseModel]
 ) -> dict[str, Any]:
-    """The payload of a ``model`` request: parsed JSON, or an NPZ body's arrays and the fields of its
-    ``request.json`` (the request without its arrays)."""
+    """The payload of a ``model`` request: parsed JSON, or an NPZ body's arrays and request fields."""
     with metrics.stage("parse"):
         if media == NPZ:
-
-            def fields(data: bytes, location: str) -> dict[str, Any]:
-                return parse_json(data, model, location)
-
-            return decode_npz(body, settings.max_elements, settings.max_body_bytes, fields)
+            return decode_npz(body, settings.max_elements, settings.max_body_bytes, npz_request_fields(model))
         return parse_json(body, model)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from service.api.arrays import decode_npz
 from service.api.problems import Problem
+from service.api.schemas import evaluate_request_model
 from service.api.v1 import npz_request_fields
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +50,7 @@ async def test_npz_equals_json(client, compressed):
 def test_stored_members_are_decoded_without_a_copy():
     p = np.arange(12.0).reshape(4, 3)
     body = bytearray(npz({"losses": ["mse"]}, predictions=p, targets=p))
-    payload = decode_npz(body, 100, 10_000, npz_request_fields)
+    payload = decode_npz(body, 100, 10_000, npz_request_fields(evaluate_request_model()))
     assert np.shares_memory(payload["predictions"], np.frombuffer(body, dtype=np.uint8))
     np.testing.assert_array_equal(payload["predictions"], p)
     assert payload["losses"] == ["mse"]
@@ -104,5 +105,5 @@ def test_compressed_bomb_is_never_inflated_past_the_limit():
     body = npz({"losses": ["mse"]}, compressed=True, predictions=np.zeros(1_000_000), targets=np.zeros(1))
     assert len(body) < 20_000  # a million zeros deflate to almost nothing
     with pytest.raises(Problem) as info:
-        decode_npz(body, 1000, 10_000, npz_request_fields)
+        decode_npz(body, 1000, 10_000, npz_request_fields(evaluate_request_model()))
     assert info.value.status == 413

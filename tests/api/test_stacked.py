@@ -170,7 +170,6 @@ async def test_pairs_without_a_pair_are_ignored(client):
         ("contrastive", [0.5], [-1], "body.targets[0]", "is not one of {0, 1}"),
         ("cosine_embedding", [[1.0, 2.0]], [1], "body.predictions", "must have shape (N, 2, D)"),
         ("triplet_margin", [[[1.0], [2.0]]], None, "body.predictions", "must have shape (N, 3, D)"),
-        ("triplet_margin", [[[], [], []]], None, "body.predictions", "must have shape (N, 3, D)"),
         ("gaussian_nll", [[0.0, -1.0]], [0.0], "body.predictions[0][1]", "negative variance"),
         ("gaussian_nll", [0.0, 1.0], [0.0, 1.0], "body.predictions", "must have shape (N, 2)"),
         ("ctc", [[[0.0, 1.0]]], [[0]], "body.targets[0][0]", "is the blank"),
@@ -184,6 +183,14 @@ async def test_shape_and_label_problems_name_the_field(client, loss, predictions
     body = {"losses": [loss], "predictions": predictions, "targets": targets}
     problem = assert_problem(await client.post("/v1/evaluate", json=body), 422, "invalid-input", location)
     assert message in problem["detail"]
+
+
+async def test_embeddings_of_no_dimension_are_refused_as_arrays(client):
+    body = {"losses": ["triplet_margin"], "predictions": [[[], [], []]]}
+    problem = assert_problem(
+        await client.post("/v1/evaluate", json=body), 422, "invalid-array", "body.predictions"
+    )
+    assert "at least one element" in problem["detail"]
 
 
 async def test_parameter_problems_name_the_parameter(client):
