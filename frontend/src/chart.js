@@ -12,6 +12,9 @@ export const translucent = (hex, alpha = 0.15) => {
   return `rgba(${r}, ${g}, ${b}, ${alpha})`;
 };
 
+// Tick spacings for an axis of whole numbers (steps): 1, 2, 5, 10, 20, 50, …
+const INTEGER_STEPS = Array.from({ length: 16 }, (_, i) => [1, 2, 5].map((m) => m * 10 ** i)).flat();
+
 const observers = new WeakMap();
 
 function follow(element, height) {
@@ -24,8 +27,9 @@ function follow(element, height) {
   observers.set(element, observer);
 }
 
-// `config`: {series: [uPlot series options], key: what identifies those series, height, x: {label, time},
-// y: {label, log}, bands, draw(u), select(min, max), sync}. `data`: [xs, ...ys].
+// `config`: {series: [uPlot series options], key: what identifies those series, height,
+// x: {label, time, integer (ticks on whole numbers only), range(u, min, max) -> [min, max]},
+// y: {label, log}, bands, legend (false: none), draw(u), select(min, max), sync}. `data`: [xs, ...ys].
 export function draw(element, config, data) {
   const height = config.height ?? 260;
   if (element.uplot && element.dataset.chartKey === config.key) {
@@ -36,10 +40,14 @@ export function draw(element, config, data) {
   const options = {
     width: element.clientWidth || 600,
     height,
-    scales: { x: { time: config.x?.time ?? false }, y: config.y?.log ? { distr: 3 } : {} },
+    scales: {
+      x: { time: config.x?.time ?? false, ...(config.x?.range ? { range: config.x.range } : {}) },
+      y: config.y?.log ? { distr: 3 } : {},
+    },
     series: [{ label: config.x?.label ?? "x" }, ...config.series],
-    axes: [{ label: config.x?.label }, { label: config.y?.label, size: 70 }],
+    axes: [{ label: config.x?.label, ...(config.x?.integer ? { incrs: INTEGER_STEPS } : {}) }, { label: config.y?.label, size: 70 }],
     bands: config.bands ?? [],
+    legend: { show: config.legend ?? true },
     cursor: {
       drag: { x: Boolean(config.select), y: false, setScale: false },
       sync: config.sync ? { key: config.sync } : undefined,
@@ -66,9 +74,11 @@ export function draw(element, config, data) {
   return element.uplot;
 }
 
-// A dashed vertical line at x with a label, inside the plotting area (for a draw hook).
-export function marker(u, x, label, stroke) {
-  if (x === null || x === undefined || x < u.scales.x.min || x > u.scales.x.max) return;
+// A dashed vertical line at x with a label, inside the plotting area (for a draw hook). Returns
+// whether it was drawn (x inside the scale). `row` moves the label down, so that two near markers
+// keep their labels apart.
+export function marker(u, x, label, stroke, row = 0) {
+  if (x === null || x === undefined || x < u.scales.x.min || x > u.scales.x.max) return false;
   const { ctx, bbox } = u;
   const left = Math.round(u.valToPos(x, "x", true));
   ctx.save();
@@ -81,6 +91,13 @@ export function marker(u, x, label, stroke) {
   ctx.lineTo(left, bbox.top + bbox.height);
   ctx.stroke();
   ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-  ctx.fillText(label, left + 4 * devicePixelRatio, bbox.top + 12 * devicePixelRatio);
+  ctx.textAlign = "left";
+  ctx.textBaseline = "alphabetic";
+  // The label reads to the right of the line, or to its left where it would leave the plot.
+  const width = ctx.measureText(label).width;
+  const right = left + 4 * devicePixelRatio;
+  const textLeft = right + width > bbox.left + bbox.width ? left - 4 * devicePixelRatio - width : right;
+  ctx.fillText(label, textLeft, bbox.top + (12 + 14 * row) * devicePixelRatio);
   ctx.restore();
+  return true;
 }

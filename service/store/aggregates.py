@@ -9,11 +9,10 @@ from sqlalchemy import Connection, Row, and_, func, not_, or_, select, true, tup
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import batches as batch_sql
-from . import schema
+from .batches import window as batch_window
 from .records import STEP, TIME_LEVELS, Aggregate, AggregateKey, BatchRecord, Cover, Span, StepSums, Window
+from .schema import aggregates, batches, runs
 
-runs, batches, aggregates = schema.runs, schema.batches, schema.aggregates
 MICROSECONDS = 1_000_000
 
 # A compaction's fold: (batches, load) -> the aggregates to write, where load(keys) gives the
@@ -91,9 +90,9 @@ def _float(value: float | None) -> float:
 
 def _aggregates(rows: Iterable[Row]) -> list[tuple[AggregateKey, Aggregate]]:
     out = []
-    for kind, split, loss, key, batches, first, last, first_step, last_step, blob, count, w, t, bad in rows:
+    for kind, split, loss, key, merged, first, last, first_step, last_step, blob, count, w, t, bad in rows:
         aggregate = Aggregate(
-            batches, first, last, first_step, last_step, bytes(blob), count, _float(w), _float(t), bad
+            merged, first, last, first_step, last_step, bytes(blob), count, _float(w), _float(t), bad
         )
         out.append((AggregateKey(kind, split, loss, key), aggregate))
     return out
@@ -135,9 +134,7 @@ def step_sums(
     if splits is not None:
         conditions.append(batches.c.split.in_(splits))
     for run_id, through in behind:
-        pending += [
-            (run_id, b) for b in batch_sql.window(connection, run_id, conditions, after_sequence=through)
-        ]
+        pending += [(run_id, b) for b in batch_window(connection, run_id, conditions, after_sequence=through)]
     return sums, pending
 
 
@@ -161,7 +158,7 @@ def read(
     """
     conditions = window_conditions(window)
     if not cover.spans:
-        return [], batch_sql.window(connection, run_id, conditions)
+        return [], batch_window(connection, run_id, conditions)
     query = select(*_COLUMNS).where(aggregates.c.run_id == run_id, or_(*map(_keys, cover.spans)))
     if window.splits is not None:
         query = query.where(aggregates.c.split.in_(window.splits))
@@ -169,7 +166,7 @@ def read(
         query = query.where(aggregates.c.loss.in_(cover.losses))
     found = _aggregates(connection.execute(query))
     rest = or_(batches.c.sequence > compacted_through, not_(or_(*map(_on, cover.spans))))
-    return found, batch_sql.window(connection, run_id, [*conditions, rest])
+    return found, batch_window(connection, run_id, [*conditions, rest])
 
 
 def _load(
@@ -212,7 +209,7 @@ def compact(
     through = connection.execute(select(runs.c.compacted_through).where(runs.c.id == run_id)).scalar()
     if through is None:
         return 0
-    pending = batch_sql.window(connection, run_id, [], after_sequence=through, upto_sequence=through + limit)
+    pending = batch_window(connection, run_id, [], after_sequence=through, upto_sequence=through + limit)
     if not pending:
         return 0
     merged = fold(pending, lambda keys: _load(connection, run_id, keys))
@@ -313,6 +310,6 @@ def window_sums(
     for run_id, compacted in through.items():
         outside = or_(batches.c.sequence > compacted, batches.c.time < first_key * MICROSECONDS)
         rest += [
-            (run_id, b) for b in batch_sql.window(connection, run_id, [batches.c.time >= time_from, outside])
+            (run_id, b) for b in batch_window(connection, run_id, [batches.c.time >= time_from, outside])
         ]
     return sums, rest

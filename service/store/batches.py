@@ -8,10 +8,8 @@ from sqlalchemy import Connection, and_, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import schema
 from .records import BatchRecord, NewBatch, Recorded, pack, unpack
-
-runs, batches = schema.runs, schema.batches
+from .schema import batches, run_splits, runs
 
 
 def record(connection: Connection, run_id: int, batch: NewBatch, new_split: bool) -> Recorded | None:
@@ -62,7 +60,7 @@ def record(connection: Connection, run_id: int, batch: NewBatch, new_split: bool
     if new_split:
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         connection.execute(
-            dialect.insert(schema.run_splits)
+            dialect.insert(run_splits)
             .values(run_id=run_id, split=batch.split)
             .on_conflict_do_nothing(index_elements=["run_id", "split"])
         )

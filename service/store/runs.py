@@ -6,23 +6,23 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
 
-from . import schema
 from .records import RunRecord
+from .schema import run_splits, run_tags, runs
 
 _RUN_COLUMNS = (
-    schema.runs.c.id,
-    schema.runs.c.name,
-    schema.runs.c.losses,
-    schema.runs.c.description,
-    schema.runs.c.created_at,
-    schema.runs.c.batches,
-    schema.runs.c.last_sequence,
-    schema.runs.c.compacted_through,
-    schema.runs.c.first_time,
-    schema.runs.c.last_time,
-    schema.runs.c.last_step,
-    schema.runs.c.alerts,
-    schema.runs.c.overview,
+    runs.c.id,
+    runs.c.name,
+    runs.c.losses,
+    runs.c.description,
+    runs.c.created_at,
+    runs.c.batches,
+    runs.c.last_sequence,
+    runs.c.compacted_through,
+    runs.c.first_time,
+    runs.c.last_time,
+    runs.c.last_step,
+    runs.c.alerts,
+    runs.c.overview,
 )
 
 
@@ -33,15 +33,15 @@ def _records(connection: Connection, rows: Sequence[Row]) -> list[RunRecord]:
     splits: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         for run_id, key, value in connection.execute(
-            select(schema.run_tags.c.run_id, schema.run_tags.c.key, schema.run_tags.c.value)
-            .where(schema.run_tags.c.run_id.in_(ids))
-            .order_by(schema.run_tags.c.key)
+            select(run_tags.c.run_id, run_tags.c.key, run_tags.c.value)
+            .where(run_tags.c.run_id.in_(ids))
+            .order_by(run_tags.c.key)
         ):
             tags[run_id][key] = value
         for run_id, split in connection.execute(
-            select(schema.run_splits.c.run_id, schema.run_splits.c.split)
-            .where(schema.run_splits.c.run_id.in_(ids))
-            .order_by(schema.run_splits.c.split)
+            select(run_splits.c.run_id, run_splits.c.split)
+            .where(run_splits.c.run_id.in_(ids))
+            .order_by(run_splits.c.split)
         ):
             splits[run_id].append(split)
     return [
@@ -67,7 +67,7 @@ def _records(connection: Connection, rows: Sequence[Row]) -> list[RunRecord]:
 
 
 def get(connection: Connection, name: str) -> RunRecord | None:
-    rows = connection.execute(select(*_RUN_COLUMNS).where(schema.runs.c.name == name)).all()
+    rows = connection.execute(select(*_RUN_COLUMNS).where(runs.c.name == name)).all()
     return _records(connection, rows)[0] if rows else None
 
 
@@ -82,7 +82,7 @@ def create(
 ) -> int:
     """Insert a run (IntegrityError if the name exists); its id."""
     run_id = connection.execute(
-        insert(schema.runs)
+        insert(runs)
         .values(
             name=name,
             losses=losses,
@@ -93,23 +93,23 @@ def create(
             compacted_through=0,
             alerts=alerts,
         )
-        .returning(schema.runs.c.id)
+        .returning(runs.c.id)
     ).scalar_one()
     set_tags(connection, run_id, tags)
     return int(run_id)
 
 
 def set_tags(connection: Connection, run_id: int, tags: Mapping[str, str]) -> None:
-    connection.execute(delete(schema.run_tags).where(schema.run_tags.c.run_id == run_id))
+    connection.execute(delete(run_tags).where(run_tags.c.run_id == run_id))
     if tags:
         connection.execute(
-            insert(schema.run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            insert(run_tags), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
         )
 
 
 def set_fields(connection: Connection, run_id: int, **fields: str | None) -> None:
     """Set a run's description or alerts (JSON)."""
-    connection.execute(update(schema.runs).where(schema.runs.c.id == run_id).values(**fields))
+    connection.execute(update(runs).where(runs.c.id == run_id).values(**fields))
 
 
 def page(
@@ -118,27 +118,25 @@ def page(
     """Runs with every one of ``tags``, newest first, ids below ``before``; at most ``limit``."""
     query = select(*_RUN_COLUMNS)
     for key, value in tags:
-        tagged = select(schema.run_tags.c.run_id).where(
-            and_(schema.run_tags.c.key == key, schema.run_tags.c.value == value)
-        )
-        query = query.where(schema.runs.c.id.in_(tagged))
+        tagged = select(run_tags.c.run_id).where(and_(run_tags.c.key == key, run_tags.c.value == value))
+        query = query.where(runs.c.id.in_(tagged))
     if before is not None:
-        query = query.where(schema.runs.c.id < before)
-    rows = connection.execute(query.order_by(schema.runs.c.id.desc()).limit(limit)).all()
+        query = query.where(runs.c.id < before)
+    rows = connection.execute(query.order_by(runs.c.id.desc()).limit(limit)).all()
     return _records(connection, rows)
 
 
 def delete_run(connection: Connection, name: str) -> bool:
     """Delete a run; its tags, splits, batches and aggregates go with it (ON DELETE CASCADE)."""
-    return bool(connection.execute(delete(schema.runs).where(schema.runs.c.name == name)).rowcount)
+    return bool(connection.execute(delete(runs).where(runs.c.name == name)).rowcount)
 
 
 def recent(connection: Connection, since: int, limit: int) -> tuple[list[RunRecord], int]:
     """Runs whose last batch time is at or after ``since`` (µs), latest first, at most ``limit``;
     and how many such runs there are in all."""
-    condition = schema.runs.c.last_time >= since
-    total = connection.execute(select(func.count()).select_from(schema.runs).where(condition)).scalar_one()
+    condition = runs.c.last_time >= since
+    total = connection.execute(select(func.count()).select_from(runs).where(condition)).scalar_one()
     rows = connection.execute(
-        select(*_RUN_COLUMNS).where(condition).order_by(schema.runs.c.last_time.desc()).limit(limit)
+        select(*_RUN_COLUMNS).where(condition).order_by(runs.c.last_time.desc()).limit(limit)
     ).all()
     return _records(connection, rows), int(total)

@@ -10,12 +10,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 
-from . import aggregates as aggregate_sql
-from . import batches as batch_sql
-from . import migrate
-from . import runs as run_sql
+from .aggregates import Fold, Summarize, WindowSums
+from .aggregates import compact as compact_sql
+from .aggregates import pending_runs as pending_runs_sql
+from .aggregates import read as read_window
+from .aggregates import step_sums as step_sums_sql
+from .aggregates import window_sums as window_sums_sql
+from .batches import find, record
 from .database import Database
 from .errors import DuplicateBatch, StoreUnavailable
+from .migrate import current, head, upgrade
 from .records import (
     Aggregate,
     AggregateKey,
@@ -27,6 +31,10 @@ from .records import (
     StepSums,
     Window,
 )
+from .runs import create as insert_run
+from .runs import delete_run as delete_run_row
+from .runs import get as run_row
+from .runs import page, recent, set_fields, set_tags
 
 # Errors that say the database cannot be reached or cannot take the statement now (not a bug of
 # ours): connections refused or dropped, a pool exhausted, a database locked by another writer.
@@ -76,18 +84,18 @@ class Store:
 
     def upgrade(self) -> None:
         with _translated():
-            migrate.upgrade(self.database)
+            upgrade(self.database)
 
     def ready(self) -> bool:
         """Whether the database answers and its schema is at this code's head (raises if down)."""
         with _translated():
-            return migrate.current(self.database) == migrate.head()
+            return current(self.database) == head()
 
     # ---- runs ------------------------------------------------------------------------------------
 
     def get_run(self, name: str) -> RunRecord | None:
         with self._read() as connection:
-            return run_sql.get(connection, name)
+            return run_row(connection, name)
 
     def create_run(
         self,
@@ -101,8 +109,8 @@ class Store:
         """The run named ``name``, created from these fields if it does not exist; and whether it was."""
         try:
             with self._write() as connection:
-                run_sql.create(connection, name, losses, description, tags, now, alerts)
-                created = run_sql.get(connection, name)
+                insert_run(connection, name, losses, description, tags, now, alerts)
+                created = run_row(connection, name)
                 assert created is not None
                 return created, True
         except sa_exc.IntegrityError:
@@ -115,17 +123,17 @@ class Store:
         """Replace a run's tags (unless None) and set ``description`` or ``alerts`` (JSON) if given."""
         with self._write() as connection:
             if fields:
-                run_sql.set_fields(connection, run_id, **fields)
+                set_fields(connection, run_id, **fields)
             if tags is not None:
-                run_sql.set_tags(connection, run_id, tags)
+                set_tags(connection, run_id, tags)
 
     def list_runs(self, tags: Sequence[tuple[str, str]], limit: int, before: int | None) -> list[RunRecord]:
         with self._read() as connection:
-            return run_sql.page(connection, tags, limit, before)
+            return page(connection, tags, limit, before)
 
     def delete_run(self, name: str) -> bool:
         with self._write() as connection:
-            return run_sql.delete_run(connection, name)
+            return delete_run_row(connection, name)
 
     # ---- batches ---------------------------------------------------------------------------------
 
@@ -133,10 +141,10 @@ class Store:
         """Record a batch (None: the run is gone). ``DuplicateBatch`` if its batch_id is taken."""
         try:
             with self._write() as connection:
-                return batch_sql.record(connection, run_id, batch, new_split)
+                return record(connection, run_id, batch, new_split)
         except sa_exc.IntegrityError:
             with self._read() as connection:
-                existing = batch_sql.find(connection, run_id, batch.batch_id)
+                existing = find(connection, run_id, batch.batch_id)
             if existing is None:  # the conflict was the run's deletion in between
                 return None
             raise DuplicateBatch(existing) from None
@@ -146,10 +154,10 @@ class Store:
     ) -> tuple[RunRecord, list[tuple[AggregateKey, Aggregate]], list[BatchRecord]] | None:
         """A run and a window of its history, from one snapshot (None if the run does not exist)."""
         with self._read() as connection:
-            run = run_sql.get(connection, name)
+            run = run_row(connection, name)
             if run is None:
                 return None
-            found, rest = aggregate_sql.read(connection, run.id, run.compacted_through, window, cover)
+            found, rest = read_window(connection, run.id, run.compacted_through, window, cover)
             return run, found, rest
 
     def step_sums(
@@ -158,35 +166,35 @@ class Store:
         """From one snapshot: the by-step aggregates' sums of these runs, and their batches with a
         step that no aggregate holds yet (run id, batch)."""
         with self._read() as connection:
-            return aggregate_sql.step_sums(connection, run_ids, splits)
+            return step_sums_sql(connection, run_ids, splits)
 
     def recent_runs(self, since: int, limit: int) -> tuple[list[RunRecord], int]:
         """Runs with a batch at or after ``since`` (µs), latest first (at most ``limit``), and how
         many there are in all."""
         with self._read() as connection:
-            return run_sql.recent(connection, since, limit)
+            return recent(connection, since, limit)
 
     def window_sums(
         self, run_ids: Sequence[int], time_from: int
-    ) -> tuple[list[aggregate_sql.WindowSums], list[tuple[int, BatchRecord]]]:
+    ) -> tuple[list[WindowSums], list[tuple[int, BatchRecord]]]:
         """Per (run, split, loss), sums from ``time_from`` on from minute aggregates, and the
         batches they do not hold, from one snapshot."""
         with self._read() as connection:
-            return aggregate_sql.window_sums(connection, run_ids, time_from)
+            return window_sums_sql(connection, run_ids, time_from)
 
     def pending_runs(self, limit: int) -> list[int]:
         """Runs with batches not yet folded into aggregates (most behind first)."""
         with self._read() as connection:
-            return aggregate_sql.pending_runs(connection, limit)
+            return pending_runs_sql(connection, limit)
 
     def compact(
         self,
         run_id: int,
         limit: int,
-        fold: aggregate_sql.Fold,
-        summarize: aggregate_sql.Summarize | None = None,
+        fold: Fold,
+        summarize: Summarize | None = None,
     ) -> int:
         """Fold up to ``limit`` pending batches of a run into its aggregates (0: nothing to do, or
         another process is at it), and keep the run's overview with ``summarize``."""
         with self._write() as connection:
-            return aggregate_sql.compact(connection, run_id, limit, fold, summarize)
+            return compact_sql(connection, run_id, limit, fold, summarize)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +55,12 @@ def running_server(
     cwd: str | None = None,
     raw_env: dict[str, str] | None = None,
     probe: str = "/readyz",
+    arguments: Sequence[str] = ("-m", "service"),
     **env: str,
 ) -> Iterator[Server]:
     """``python -m service`` with ``LOSS_SERVICE_<NAME>`` from ``env`` (and ``raw_env`` as given),
-    once ``probe`` answers 200 (by default with its own history database in a temporary directory)."""
+    once ``probe`` answers 200 (by default with its own history database in a temporary directory).
+    ``arguments`` are the interpreter's arguments (a deployment's command after ``python``)."""
     port = free_port()
     environment = dict(os.environ, LOSS_SERVICE_HOST="127.0.0.1", LOSS_SERVICE_PORT=str(port))
     for name in [name for name in environment if name.startswith(("LOSS_SERVICE_", "MALLOC_"))]:
@@ -72,7 +74,7 @@ def running_server(
         log_path = Path(directory) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "service"],
+                [sys.executable, *arguments],
                 env=environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,

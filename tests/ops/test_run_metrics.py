@@ -73,7 +73,11 @@ def test_run_metrics_come_from_the_store_and_agree_across_workers(backend, tmp_p
         seed(server)
         scrapes = [run_samples(httpx.get(f"{server.base}/metrics", timeout=30).text) for _ in range(6)]
     first = scrapes[0]
-    assert all(scrape == first for scrape in scrapes[1:]), "every worker answers the same"
+    # Every worker answers the same series; a value may differ in its last bits when compaction ran
+    # between two scrapes (the same sums, added in another order).
+    for scrape in scrapes[1:]:
+        assert scrape.keys() == first.keys()
+        assert all(scrape[key] == pytest.approx(first[key], rel=1e-12) for key in first)
     assert first["loss_service_history_up", ()] == 1.0
     assert first["loss_service_history_runs_exported", ()] == 2.0
     status = {labels: value for (name, labels), value in first.items() if name == "loss_service_run_status"}
