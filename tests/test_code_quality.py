@@ -42,14 +42,8 @@ def import_graph() -> dict[str, set[str]]:
                 imported.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 module = ".".join([*parts[: len(parts) - node.level], *filter(None, [node.module])])
-                submodules = {f"{module}.{alias.name}" for alias in node.names}
-                imported.update(submodules)
-                # ``from . import plans`` in a package's module imports the submodule; the package
-                # itself is already being imported (it is the module's parent), so that is no cycle.
-                # Names that are not submodules are read from the package: that is an edge.
-                parent = name.removesuffix(".__init__").startswith(module + ".")
-                if not (parent and submodules <= known):
-                    imported.add(module)
+                imported.add(module)
+                imported.update(f"{module}.{alias.name}" for alias in node.names)
         own = name.removesuffix(".__init__")
         graph[own] = {module for module in imported if module in known and module != own}
     return graph

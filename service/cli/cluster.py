@@ -17,7 +17,7 @@ def lazy_arrays(sources: dict[str, str]) -> dict[str, Any]:
     """Sources as Dask arrays read by the workers (``PATH.npy`` or ``PATH.parquet[:COLUMNS]``), all
     in the same row chunks (a Parquet file's row groups, or about 2M elements of the predictions)
     so that each chunk is read where it is evaluated."""
-    from .. import distributed
+    from ..distributed import NpyFile, chunk_rows, read_npy, read_parquet
 
     kinds = {}
     for role, source in sources.items():
@@ -39,12 +39,12 @@ def lazy_arrays(sources: dict[str, str]) -> dict[str, Any]:
                 import pyarrow.parquet as pq
 
                 columns = key.split(",") if key else pq.ParquetFile(path).schema_arrow.names
-                arrays[role] = distributed.read_parquet(path, [column.strip() for column in columns])
+                arrays[role] = read_parquet(path, [column.strip() for column in columns])
             else:
-                shape = distributed.NpyFile(path).shape
+                shape = NpyFile(path).shape
                 if rows is None or (isinstance(rows, tuple) and shape and sum(rows) != shape[0]):
-                    rows = distributed.chunk_rows(shape)  # a length mismatch is reported below
-                arrays[role] = distributed.read_npy(path, rows=rows)
+                    rows = chunk_rows(shape)  # a length mismatch is reported below
+                arrays[role] = read_npy(path, rows=rows)
         except (ValueError, OSError, KeyError) as error:
             usage_error(f"{role}: cannot read {path} as {kind}: {error}")
         if rows is None and arrays[role].ndim:
@@ -62,17 +62,17 @@ def evaluate(
     """Evaluate on the cluster at ``scheduler``, or on a local cluster of ``workers`` processes."""
     from contextlib import ExitStack
 
-    from . import progress
     from .common import call
+    from .progress import shape_mismatch
 
     try:
         import distributed as dask_distributed
 
-        from .. import distributed
+        from ..distributed import evaluate as evaluate_on_cluster
     except ImportError:
         usage_error("evaluating on a cluster needs Dask: pip install 'loss-service[distributed]'")
     arrays = lazy_arrays(sources)
-    mismatch = progress.shape_mismatch(arrays)
+    mismatch = shape_mismatch(arrays)
     if mismatch:
         usage_error(mismatch)
     with ExitStack() as stack:
@@ -94,7 +94,7 @@ def evaluate(
         del client  # the default scheduler from here on
         try:
             return call(
-                distributed.evaluate,
+                evaluate_on_cluster,
                 arrays["predictions"],
                 arrays.get("targets"),
                 specs,

@@ -131,8 +131,8 @@ def read_arrays(
     predictions: str, targets: str | None, weights: str | None, bars: Bars
 ) -> dict[str, np.ndarray]:
     """The arrays from their sources, checked to have one row per sample (usage errors otherwise)."""
-    from . import progress
     from .files import UsageError, read_array
+    from .progress import shape_mismatch
 
     if [predictions, targets, weights].count("-") > 1:
         usage_error("only one of the arrays can come from stdin (-).")
@@ -144,7 +144,7 @@ def read_arrays(
         }
     except UsageError as error:
         usage_error(str(error))
-    mismatch = progress.shape_mismatch(arrays)
+    mismatch = shape_mismatch(arrays)
     if mismatch:
         usage_error(mismatch)
     return arrays

@@ -112,7 +112,7 @@ def create(
 ) -> None:
     """Create a run, or find it with the same losses (its description, tags and alert rules are
     then replaced by those given)."""
-    from . import render
+    from .render import run as run_table
     from .specs import SpecError, parse_rule
 
     specs = parse_specs(loss)
@@ -123,7 +123,7 @@ def create(
         usage_error(str(error))
     with connect(url, api_key, False) as client:
         found = call(client.create_run, name, specs, description, tags, rules)
-    show(found.run, output, render.run(found.run))
+    show(found.run, output, run_table(found.run))
     if output is Format.table:
         typer.echo(
             f"created run {name}" if found.created else f"run {name} exists with these losses", err=True
@@ -141,12 +141,12 @@ def list_runs(
     output: Output = Format.table,
 ) -> None:
     """Runs, newest first."""
-    from . import render
+    from .render import runs as runs_table
 
     tags = parse_tags(tag)
     with connect(url, api_key, False) as client:
         found = call(client.runs, tags, limit)
-    show(found, output, render.runs(found.runs))
+    show(found, output, runs_table(found.runs))
 
 
 @app.command("show")
@@ -157,11 +157,11 @@ def show_run(
     output: Output = Format.table,
 ) -> None:
     """One run: its losses, tags, splits, batches and extent."""
-    from . import render
+    from .render import run as run_table
 
     with connect(url, api_key, False) as client:
         found = call(client.run, name)
-    show(found, output, render.run(found))
+    show(found, output, run_table(found))
 
 
 @app.command()
@@ -189,10 +189,12 @@ def log(
     output: Output = Format.table,
 ) -> None:
     """Evaluate a batch read from files with the run's losses, and record it."""
-    from . import progress, render
+    from .progress import Bars
+    from .render import arrays_note
+    from .render import batch as batch_table
 
     options = evaluation_options(reduction, nan_policy, include, top_k)
-    with progress.Bars() as bars:
+    with Bars() as bars:
         arrays = read_arrays(predictions, targets, weights, bars)
         with connect(url, api_key, False, on_upload=bars.upload) as client:
             logged = call(
@@ -207,11 +209,11 @@ def log(
                 batch_id=batch_id,
                 **options,
             )
-    show(logged, output, render.batch(logged), array_encoding.value)
+    show(logged, output, batch_table(logged), array_encoding.value)
     if output is Format.table:
         if logged.duplicate:
             typer.echo(f"batch {logged.batch_id} was recorded before: not counted again", err=True)
-        note = render.arrays_note(logged)
+        note = arrays_note(logged)
         if note:
             typer.echo(note, err=True)
 
@@ -231,12 +233,12 @@ def summary(
     output: Output = Format.table,
 ) -> None:
     """Each (split, loss) over a window of batches: evaluate's figures for all of them together."""
-    from . import render
+    from .render import summary as summary_table
 
     chosen = window(split, loss, time_from, time_to, step_from, step_to, reduction)
     with connect(url, api_key, False) as client:
         found = call(client.summary, run, **chosen)
-    show(found, output, render.summary(found))
+    show(found, output, summary_table(found))
 
 
 @app.command()
@@ -261,14 +263,14 @@ def series(
     output: Output = Format.table,
 ) -> None:
     """A series per (split, loss): value and statistics by step or over time."""
-    from . import render
+    from .render import series as series_table
 
     if by not in ("step", "time"):
         usage_error(f"--by is step or time; got {by!r}.")
     chosen = window(split, loss, time_from, time_to, step_from, step_to, reduction)
     with connect(url, api_key, False) as client:
         found = call(client.series, run, by, interval, max_points, **chosen)
-    show(found, output, render.series(found))
+    show(found, output, series_table(found))
 
 
 @app.command()
@@ -294,7 +296,7 @@ def diagnostics(
 ) -> None:
     """Training diagnostics of a loss: early stopping (as Keras), plateau, overfitting, divergence,
     the train-validation gap, and the run's alert rules."""
-    from . import render
+    from .render import diagnostics as diagnostics_table
 
     given = {
         "loss": loss,
@@ -309,7 +311,7 @@ def diagnostics(
     options = {key: value for key, value in given.items() if value is not None}
     with connect(url, api_key, False) as client:
         found = call(client.diagnostics, run, **options)
-    show(found, output, render.diagnostics(found))
+    show(found, output, diagnostics_table(found))
 
 
 @app.command()

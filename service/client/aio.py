@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 import anyio
 import httpx
 
-from . import plans
 from .base import DEFAULT_URL, ClientBase
-from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Plan, Sleep
+from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Outcome, Plan, Sleep
+from .plans import catalogue as catalogue_plan
+from .plans import curve as curve_plan
+from .plans import loss as loss_plan
+from .plans import request as request_plan
 
 if TYPE_CHECKING:
     from .bodies import Body
@@ -54,11 +57,11 @@ class AsyncClient(ClientBase):
 
     async def losses(self) -> list[LossInfo]:
         """See ``Client.losses``."""
-        return await self._run(plans.catalogue(self.retry))
+        return await self._run(catalogue_plan(self.retry))
 
     async def loss(self, name: str) -> LossInfo:
         """See ``Client.loss``."""
-        return await self._run(plans.loss(self.retry, name))
+        return await self._run(loss_plan(self.retry, name))
 
     async def evaluate(
         self,
@@ -69,11 +72,9 @@ class AsyncClient(ClientBase):
         **options: Unpack[EvaluateOptions],
     ) -> Evaluation:
         """See ``Client.evaluate``."""
-        from . import evaluation  # NumPy, loaded by the first call that needs it
+        from .evaluation import evaluate as plan  # NumPy, loaded by the first call that needs it
 
-        return await self._run(
-            evaluation.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
-        )
+        return await self._run(plan(self.retry, self.limits, predictions, targets, losses, weights, options))
 
     async def curve(
         self,
@@ -86,7 +87,7 @@ class AsyncClient(ClientBase):
         num: int = 201,
     ) -> CurveResult:
         """See ``Client.curve``."""
-        return await self._run(plans.curve(self.retry, name, params, target, start, stop, num))
+        return await self._run(curve_plan(self.retry, name, params, target, start, stop, num))
 
     async def request(
         self,
@@ -97,7 +98,7 @@ class AsyncClient(ClientBase):
         idempotent: bool | None = None,
     ) -> Any:
         """See ``Client.request``."""
-        return await self._run(plans.request(self.retry, method, path, json, params, idempotent))
+        return await self._run(request_plan(self.retry, method, path, json, params, idempotent))
 
     # ---- runs (/v1/runs) ---------------------------------------------------------------------
 
@@ -110,29 +111,29 @@ class AsyncClient(ClientBase):
         alerts: Sequence[Mapping[str, Any]] | None = None,
     ) -> CreatedRun:
         """See ``Client.create_run``."""
-        from . import runs
+        from .runs import create_run as plan
 
-        return await self._run(runs.create_run(self.retry, name, losses, description, tags, alerts))
+        return await self._run(plan(self.retry, name, losses, description, tags, alerts))
 
     async def runs(
         self, tags: Tags | None = None, limit: int | None = None, page_size: int = MAX_PAGE
     ) -> RunList:
         """See ``Client.runs``."""
-        from . import runs
+        from .runs import runs as plan
 
-        return await self._run(runs.runs(self.retry, tags, limit, page_size))
+        return await self._run(plan(self.retry, tags, limit, page_size))
 
     async def run(self, name: str) -> Run:
         """See ``Client.run``."""
-        from . import runs
+        from .runs import run as plan
 
-        return await self._run(runs.run(self.retry, name))
+        return await self._run(plan(self.retry, name))
 
     async def delete_run(self, name: str) -> None:
         """See ``Client.delete_run``."""
-        from . import runs
+        from .runs import delete_run as plan
 
-        await self._run(runs.delete_run(self.retry, name))
+        await self._run(plan(self.retry, name))
 
     async def log_batch(
         self,
@@ -148,19 +149,17 @@ class AsyncClient(ClientBase):
         **options: Unpack[BatchOptions],
     ) -> LoggedBatch:
         """See ``Client.log_batch``."""
-        from . import runs
+        from .runs import log_batch as plan
 
         return await self._run(
-            runs.log_batch(
-                self.retry, run, predictions, targets, weights, split, step, time, batch_id, options
-            )
+            plan(self.retry, run, predictions, targets, weights, split, step, time, batch_id, options)
         )
 
     async def summary(self, run: str, **window: Unpack[Window]) -> RunSummary:
         """See ``Client.summary``."""
-        from . import runs
+        from .runs import summary as plan
 
-        return await self._run(runs.summary(self.retry, run, window))
+        return await self._run(plan(self.retry, run, window))
 
     async def series(
         self,
@@ -171,18 +170,18 @@ class AsyncClient(ClientBase):
         **window: Unpack[Window],
     ) -> Series:
         """See ``Client.series``."""
-        from . import runs
+        from .runs import series as plan
 
-        return await self._run(runs.series(self.retry, run, by, interval, max_points, window))
+        return await self._run(plan(self.retry, run, by, interval, max_points, window))
 
     async def diagnostics(self, run: str, **options: Unpack[DiagnosticsOptions]) -> Diagnostics:
         """See ``Client.diagnostics``."""
-        from . import runs
+        from .runs import diagnostics as plan
 
-        return await self._run(runs.diagnostics(self.retry, run, options))
+        return await self._run(plan(self.retry, run, options))
 
     async def _run(self, plan: Plan[T]) -> T:
-        outcome: plans.Outcome = None
+        outcome: Outcome = None
         try:
             while True:
                 step = plan.send(outcome)

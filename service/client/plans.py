@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from . import bodies
+from .bodies import Body, json_body
 from .problem import ProblemError
 from .retry import Retry
 from .structs import Catalogue, LossInfo
@@ -38,7 +38,7 @@ class Call:
 
     method: str
     path: str
-    body: bodies.Body | None = None
+    body: Body | None = None
     params: Mapping[str, Any] | None = None
     idempotent: bool = True
 
@@ -122,7 +122,7 @@ def curve(
     if params is not None:
         fields["params"] = dict(params) if isinstance(params, Mapping) else [dict(p) for p in params]
     # Base64 arrays decode without parsing a float per point. The call has no side effect: safe to retry.
-    body = bodies.json_body(fields | {"array_encoding": "base64"})
+    body = json_body(fields | {"array_encoding": "base64"})
     response = yield from send(retry, Call("POST", f"/v1/losses/{quote(name, safe='')}/curve", body))
     from .results import CURVE  # NumPy, loaded by the first call that needs it
 
@@ -138,7 +138,7 @@ def request(
     idempotent: bool | None,
 ) -> Plan[Any]:
     """Any call of the API: the JSON answer (None when it has no body)."""
-    body = None if json is None else bodies.json_body(json)
+    body = None if json is None else json_body(json)
     if idempotent is None:
         idempotent = method.upper() in IDEMPOTENT_METHODS
     response = yield from send(retry, Call(method.upper(), path, body, params, idempotent))

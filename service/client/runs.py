@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict
 from urllib.parse import quote
 
-from . import arrays
+from .arrays import NPZ_FROM_ELEMENTS, as_array, encode
 from .bodies import json_body
 from .evaluation import loss_specs
 from .plans import Call, EvaluateOptions, Losses, Plan, send
@@ -171,11 +171,11 @@ def log_batch(
             f"log_batch() got unexpected options {sorted(unknown)}; known: "
             f"{sorted(BatchOptions.__annotations__)}"
         )
-    given = {"predictions": arrays.as_array(predictions, "predictions")}
+    given = {"predictions": as_array(predictions, "predictions")}
     if targets is not None:
-        given["targets"] = arrays.as_array(targets, "targets")
+        given["targets"] = as_array(targets, "targets")
     if weights is not None:
-        given["weights"] = arrays.as_array(weights, "weights")
+        given["weights"] = as_array(weights, "weights")
     fields: dict[str, Any] = {
         "split": split,
         "batch_id": batch_id or uuid.uuid4().hex,
@@ -189,7 +189,7 @@ def log_batch(
     if "include" in fields:
         fields["include"] = list(fields["include"])
     elements = sum(array.size for array in given.values())
-    body = arrays.encode(given, fields, npz=elements >= arrays.NPZ_FROM_ELEMENTS)
+    body = encode(given, fields, npz=elements >= NPZ_FROM_ELEMENTS)
     response = yield from send(retry, Call("POST", run_path(run, "batches"), body))
     return LOGGED_BATCH.decode(response.content)
 

@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
 import httpx
 
-from . import plans
 from .base import DEFAULT_URL, ClientBase
-from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Plan, Sleep
+from .plans import MAX_PAGE, Call, EvaluateOptions, Losses, Outcome, Plan, Sleep
+from .plans import catalogue as catalogue_plan
+from .plans import curve as curve_plan
+from .plans import loss as loss_plan
+from .plans import request as request_plan
 
 if TYPE_CHECKING:
     from .bodies import Body
@@ -61,11 +64,11 @@ class Client(ClientBase):
 
     def losses(self) -> list[LossInfo]:
         """The catalogue (``GET /v1/losses``)."""
-        return self._run(plans.catalogue(self.retry))
+        return self._run(catalogue_plan(self.retry))
 
     def loss(self, name: str) -> LossInfo:
         """One catalogue entry by name or alias (``GET /v1/losses/{name}``)."""
-        return self._run(plans.loss(self.retry, name))
+        return self._run(loss_plan(self.retry, name))
 
     def evaluate(
         self,
@@ -77,11 +80,9 @@ class Client(ClientBase):
     ) -> Evaluation:
         """Evaluate one or more losses (``POST /v1/evaluate``); ``options`` are the request's
         ``reduction``, ``nan_policy``, ``include``, ``top_k`` and ``array_encoding``."""
-        from . import evaluation  # NumPy, loaded by the first call that needs it
+        from .evaluation import evaluate as plan  # NumPy, loaded by the first call that needs it
 
-        return self._run(
-            evaluation.evaluate(self.retry, self.limits, predictions, targets, losses, weights, options)
-        )
+        return self._run(plan(self.retry, self.limits, predictions, targets, losses, weights, options))
 
     def curve(
         self,
@@ -95,7 +96,7 @@ class Client(ClientBase):
     ) -> CurveResult:
         """A loss and its gradient over ``num`` predictions from ``start`` to ``stop``; ``params``
         is one parameter set or a list of them (one curve each)."""
-        return self._run(plans.curve(self.retry, name, params, target, start, stop, num))
+        return self._run(curve_plan(self.retry, name, params, target, start, stop, num))
 
     def request(
         self,
@@ -107,7 +108,7 @@ class Client(ClientBase):
     ) -> Any:
         """Any call of the API; its JSON answer. Retried only when ``idempotent`` (by default:
         GET, HEAD, OPTIONS, PUT and DELETE)."""
-        return self._run(plans.request(self.retry, method, path, json, params, idempotent))
+        return self._run(request_plan(self.retry, method, path, json, params, idempotent))
 
     # ---- runs (/v1/runs) ---------------------------------------------------------------------
 
@@ -123,28 +124,28 @@ class Client(ClientBase):
         losses; ``.created`` says which. Other losses: ``ProblemError`` 409. A description, tags or
         alert rules (``[{"name": "mse-1h", "loss": "mse", "split": "production", "window": "1h",
         "max": 0.3}]``) given replace the stored ones."""
-        from . import runs
+        from .runs import create_run as plan
 
-        return self._run(runs.create_run(self.retry, name, losses, description, tags, alerts))
+        return self._run(plan(self.retry, name, losses, description, tags, alerts))
 
     def runs(self, tags: Tags | None = None, limit: int | None = None, page_size: int = MAX_PAGE) -> RunList:
         """Runs, newest first, having every tag in ``tags`` (``{"team": "vision"}`` or
         ``["team:vision"]``): all of them, or the first ``limit``, fetched ``page_size`` a page."""
-        from . import runs
+        from .runs import runs as plan
 
-        return self._run(runs.runs(self.retry, tags, limit, page_size))
+        return self._run(plan(self.retry, tags, limit, page_size))
 
     def run(self, name: str) -> Run:
         """One run: its losses, tags, splits, batches and extent."""
-        from . import runs
+        from .runs import run as plan
 
-        return self._run(runs.run(self.retry, name))
+        return self._run(plan(self.retry, name))
 
     def delete_run(self, name: str) -> None:
         """Delete a run and all its history."""
-        from . import runs
+        from .runs import delete_run as plan
 
-        self._run(runs.delete_run(self.retry, name))
+        self._run(plan(self.retry, name))
 
     def log_batch(
         self,
@@ -167,21 +168,19 @@ class Client(ClientBase):
         is recorded once however often it is sent (``.duplicate`` tells a repeat). ``options`` as
         in ``evaluate``: they shape this answer only.
         """
-        from . import runs
+        from .runs import log_batch as plan
 
         return self._run(
-            runs.log_batch(
-                self.retry, run, predictions, targets, weights, split, step, time, batch_id, options
-            )
+            plan(self.retry, run, predictions, targets, weights, split, step, time, batch_id, options)
         )
 
     def summary(self, run: str, **window: Unpack[Window]) -> RunSummary:
         """One merged accumulator per (split, loss) over a window: ``split`` and ``loss`` (a name or
         a list), ``from_`` and ``to`` (aware datetimes or RFC 3339; from_ <= time < to),
         ``step_from`` and ``step_to`` (inclusive), ``reduction`` of the window's value."""
-        from . import runs
+        from .runs import summary as plan
 
-        return self._run(runs.summary(self.retry, run, window))
+        return self._run(plan(self.retry, run, window))
 
     def series(
         self,
@@ -194,9 +193,9 @@ class Client(ClientBase):
         """A series per (split, loss): a point per step, or per time bucket of ``interval`` (seconds,
         or ``1m``, ``5m``, ``1h``, ``1d``); adjacent points merged beyond ``max_points``. The window
         as in ``summary``. Each line gives its points as NumPy arrays (``steps``, ``values``...)."""
-        from . import runs
+        from .runs import series as plan
 
-        return self._run(runs.series(self.retry, run, by, interval, max_points, window))
+        return self._run(plan(self.retry, run, by, interval, max_points, window))
 
     def diagnostics(self, run: str, **options: Unpack[DiagnosticsOptions]) -> Diagnostics:
         """Training diagnostics of one ``loss`` (required when the run has several) from its by-step
@@ -204,12 +203,12 @@ class Client(ClientBase):
         ``patience``, ``min_delta``, ``baseline`` and ``start_from_step``, the gap to
         ``reference_split`` (default ``train``), plateau, overfitting, divergence (``divergence``
         growth factor), and the run's alert rules with their states."""
-        from . import runs
+        from .runs import diagnostics as plan
 
-        return self._run(runs.diagnostics(self.retry, run, options))
+        return self._run(plan(self.retry, run, options))
 
     def _run(self, plan: Plan[T]) -> T:
-        outcome: plans.Outcome = None
+        outcome: Outcome = None
         try:
             while True:
                 step = plan.send(outcome)
