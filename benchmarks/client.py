@@ -1,12 +1,16 @@
 """Client benchmarks, each a ratio of two measurements interleaved in the same run.
 
     python -m benchmarks.client                  # every section
-    python -m benchmarks.client --only startup   # sections: threshold, encoding, client, startup
+    python -m benchmarks.client --only startup   # sections: threshold, encoding, client, startup,
+                                                 # distributed (needs the distributed extra)
 
 - threshold: JSON vs NPZ request bodies by size (where ``bodies.NPZ_FROM_ELEMENTS`` comes from);
 - encoding: response arrays as base64 tensors vs JSON lists, decoded by the client (1M per_sample);
 - client: ``Client.evaluate`` of 1M float64 elements vs the raw NPZ request (body built beforehand);
-- startup: ``loss-service losses`` against a running server vs the interpreter's bare start.
+- startup: ``loss-service losses`` against a running server vs the interpreter's bare start;
+- distributed: ``service.distributed.evaluate`` of 20M float64 elements (``.npy`` files read by the
+  workers) on a 2-worker LocalCluster vs the in-process core on the same files (``np.load`` then
+  ``evaluate``), and where the time goes: Dask's task stream, and one chunk's parts timed here.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import httpx
 import numpy as np
 import orjson
 
+from service import tuning
 from service.client import Client
 from service.client.arrays import encode
 
@@ -129,7 +134,11 @@ def client(quick: bool) -> None:
 def startup(quick: bool) -> None:
     script = str(Path(sys.executable).parent / "loss-service")
     with server("ours") as (port, _):
-        env = dict(os.environ, LOSS_SERVICE_URL=f"http://127.0.0.1:{port}")
+        # Without the malloc settings this process took for the servers (benchmarks.bench applies
+        # service.tuning to itself): with them every new interpreter starts about 3 times slower,
+        # and a person's shell has none of them.
+        env = {name: value for name, value in os.environ.items() if name not in tuning.MALLOC_ENVIRONMENT}
+        env["LOSS_SERVICE_URL"] = f"http://127.0.0.1:{port}"
 
         def command(*args: str) -> Timed:
             return lambda: subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -149,7 +158,112 @@ def startup(quick: bool) -> None:
     print(f"  loss-service losses: {ours * 1000:.0f} ms ({'met' if ours < 0.3 else 'not met'}: < 300 ms)")
 
 
-SECTIONS = {"threshold": threshold, "encoding": encoding, "client": client, "startup": startup}
+def distributed(quick: bool) -> None:
+    import tempfile
+
+    from dask.distributed import Client as DaskClient
+    from dask.distributed import LocalCluster, get_task_stream
+
+    from service import distributed as dist
+    from service.losses import LossSpec, Options, evaluate, get
+    from service.losses.accumulate import Accumulator, merge_all
+
+    n = 5_000_000 if quick else 20_000_000
+    spec = LossSpec(get("mse"), get("mse").params())
+    with tempfile.TemporaryDirectory(prefix="loss-service-bench-") as directory:
+        paths = [str(Path(directory) / name) for name in ("p.npy", "t.npy")]
+        for path, array in zip(paths, data(n), strict=True):
+            np.save(path, array)
+        del array
+
+        def in_process() -> None:
+            p, t = (np.load(path) for path in paths)
+            evaluate([spec], p, t, None, Options())
+
+        start = time.perf_counter()
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+            DaskClient(cluster),
+        ):
+            started = time.perf_counter() - start
+
+            def on_cluster() -> None:
+                dist.evaluate(dist.read_npy(paths[0]), dist.read_npy(paths[1]), "mse")
+
+            d, c = interleaved(on_cluster, in_process, 3 if quick else 5)
+            with get_task_stream() as stream:
+                on_cluster()
+        record(
+            "distributed",
+            f"distributed.evaluate, {n // 1_000_000}M float64, mse + stats, 2-worker LocalCluster "
+            "(.npy files read by the workers)",
+            fmt_ms(d),
+            f"in-process core, np.load + evaluate: {fmt_ms(c)}",
+            d / c,
+            "stated",
+            None,
+        )
+        print(f"  LocalCluster start (2 processes): {started * 1000:.0f} ms")
+        by_kind: dict[str, list[float]] = {}
+        for task in stream.data:
+            kind = task["key"][0] if isinstance(task["key"], tuple) else task["key"]
+            kind = str(kind).rsplit("-", 1)[0]
+            for part in task["startstops"]:
+                times = by_kind.setdefault(f"{kind} {part['action']}", [])
+                times.append(part["stop"] - part["start"])
+        for kind, times in sorted(by_kind.items(), key=lambda item: -sum(item[1])):
+            print(f"  task stream: {kind}: {len(times)} tasks, {sum(times) * 1000:.0f} ms in all")
+
+        # One chunk's parts, in this process.
+        rows = dist.CHUNK_ELEMENTS
+        p, t = (dist.NpyFile(path)[:rows] for path in paths)
+        accumulator = evaluate([spec], p, t, None, Options(include=frozenset(), accumulate=True))[
+            0
+        ].accumulator
+        assert accumulator is not None
+        blobs = [accumulator.to_bytes()] * 8
+        parts: dict[str, Timed] = {
+            "read 2 x 16 MB (np.load, memory mapped)": lambda: [dist.NpyFile(path)[:rows] for path in paths],
+            "loss alone (evaluate, no statistics)": lambda: evaluate(
+                [spec], p, t, None, Options(include=frozenset())
+            ),
+            "loss + accumulator (evaluate, accumulate=True)": lambda: evaluate(
+                [spec], p, t, None, Options(include=frozenset(), accumulate=True)
+            ),
+            "to_bytes": accumulator.to_bytes,
+            "merge of 8 (from_bytes, merge_all, to_bytes)": lambda: merge_all(
+                Accumulator.from_bytes(b) for b in blobs
+            ).to_bytes(),
+            "the whole chunk (evaluate_chunk)": lambda: dist.evaluate_chunk(
+                p, t, None, 0, (("mean_squared_error", "{}"),), "mean", "raise"
+            ),
+        }
+        print(f"  one chunk of {rows:,} rows ({len(blobs[0]):,} bytes serialized), median of 5:")
+        for name, function in parts.items():
+            print(f"    {name}: {median_seconds(function, 5) * 1000:.1f} ms")
+        p, t = (np.load(path) for path in paths)
+        core_only = median_seconds(lambda: evaluate([spec], p, t, None, Options()), 3)
+        print(f"  in-process core alone, arrays in memory ({n:,} elements each): {core_only * 1000:.0f} ms")
+
+
+def median_seconds(function: Timed, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+SECTIONS = {
+    "threshold": threshold,
+    "encoding": encoding,
+    "client": client,
+    "startup": startup,
+    "distributed": distributed,
+}
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """``loss-service``: the command line. ``serve`` (also what it does with no command), ``losses``,
-``evaluate``, ``curve`` and ``openapi``.
+``evaluate``, ``curve``, ``runs ...`` (``runs.py``), ``db upgrade`` (``db.py``) and ``openapi``.
 
 Exit status: 0 on success; 1 when the service answers a problem (its title and detail on stderr)
 or cannot be reached; 2 for usage errors (a malformed loss spec, a missing or unreadable file,
@@ -10,13 +10,57 @@ only what it uses, so that ``loss-service losses`` starts quickly.
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+import types
+from typing import Annotated, Any
 
-import typer
 
-if TYPE_CHECKING:
-    from ..client import Client
+def _defer_httpx_command_line() -> None:
+    """httpx imports its own command line at import time (``httpx._main``: click, rich.syntax and
+    pygments, ~75 ms here) whenever those are installed, as they are with the distributed extra.
+    This command line never calls it: a stand-in loads it if something does."""
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        return
+    stand_in = types.ModuleType("httpx._main")
+
+    def main(*args: Any, **kwargs: Any) -> Any:
+        del sys.modules["httpx._main"]
+        from httpx._main import main as real
+
+        return real(*args, **kwargs)
+
+    stand_in.main = main  # type: ignore[attr-defined]
+    sys.modules["httpx._main"] = stand_in
+
+
+_defer_httpx_command_line()
+
+import typer  # noqa: E402
+
+from . import db, runs  # noqa: E402
+from .common import (  # noqa: E402
+    DEFAULT_URL,
+    ApiKey,
+    ArrayEncoding,
+    Encoding,
+    Format,
+    Include,
+    Local,
+    NanPolicy,
+    Output,
+    Predictions,
+    Reduction,
+    Targets,
+    TopK,
+    Url,
+    Weights,
+    call,
+    connect,
+    evaluation_options,
+    parse_specs,
+    read_arrays,
+    show,
+    usage_error,
+)
 
 app = typer.Typer(
     name="loss-service",
@@ -25,92 +69,8 @@ app = typer.Typer(
     no_args_is_help=False,
     pretty_exceptions_enable=False,
 )
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-class Encoding(StrEnum):
-    list = "list"
-    base64 = "base64"
-
-
-Url = Annotated[str, typer.Option("--url", envvar="LOSS_SERVICE_URL", help="The service's base URL.")]
-ApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key", envvar="LOSS_SERVICE_API_KEY", help="Sent as a Bearer token.", show_default=False
-    ),
-]
-Output = Annotated[
-    Format, typer.Option("--format", help="table for people; json is exactly the API's answer.")
-]
-Local = Annotated[
-    bool, typer.Option("--local", help="Evaluate in this process with the same core, not over HTTP.")
-]
-DEFAULT_URL = "http://127.0.0.1:8000"
-
-
-def usage_error(message: str) -> NoReturn:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(2)
-
-
-def connect(url: str, api_key: str | None, local: bool, **settings: Any) -> Client:
-    from ..client import Client
-
-    if local:
-        from ..client import local as in_process
-
-        return Client(
-            transport=in_process.transport(),
-            max_elements=in_process.UNLIMITED,
-            max_body_bytes=in_process.UNLIMITED,
-            **settings,
-        )
-    return Client(url, api_key, **settings)
-
-
-def call(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a client call; a problem answer or an unreachable service ends the command with status 1."""
-    import httpx
-    from rich.console import Console
-
-    from ..client import ProblemError, SplitError
-
-    try:
-        return function(*args, **kwargs)
-    except ProblemError as problem:
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
-        console.print(f"[red]{problem.status} {problem.title}[/red]: {problem.detail}")
-        for error in problem.errors:
-            console.print(f"  {error.location}: {error.message}")
-        raise typer.Exit(1) from None
-    except SplitError as error:
-        usage_error(str(error))
-    except httpx.TransportError as error:
-        Console(stderr=True, highlight=False).print(f"[red]cannot reach the service[/red]: {error}")
-        raise typer.Exit(1) from None
-
-
-def show(answer: Any, output: Format, table: Any, array_encoding: Any = "list") -> None:
-    """Print an answer: its JSON on stdout, or a table."""
-    if output is Format.json:
-        from ..client.structs import to_json
-
-        sys.stdout.buffer.write(to_json(answer, array_encoding) + b"\n")
-        sys.stdout.flush()
-        return
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200)  # a file or a pipe: no terminal width to fit
-    console.print(table)
+app.add_typer(runs.app)
+app.add_typer(db.app)
 
 
 @app.callback(invoke_without_command=True)
@@ -152,57 +112,58 @@ def losses(
 
 @app.command()
 def evaluate(
-    predictions: Annotated[str, typer.Argument(help="PATH[:KEY] of .npy/.npz/.csv/.parquet, or -.")],
-    targets: Annotated[str | None, typer.Argument(help="The same, for the targets.")] = None,
+    predictions: Predictions,
+    targets: Targets = None,
     loss: Annotated[
         list[str] | None, typer.Option("--loss", "-l", help="name or name:param=value,... (repeatable).")
     ] = None,
-    weights: Annotated[str | None, typer.Option(help="Sample weights, a file as above.")] = None,
-    reduction: Annotated[str, typer.Option(help="mean, sum, sum_over_batch_size or none.")] = "mean",
-    nan_policy: Annotated[str, typer.Option(help="raise, omit or propagate.")] = "raise",
-    include: Annotated[
-        list[str] | None,
-        typer.Option(help="stats, per_sample, gradient, breakdown, inputs (repeatable or comma separated)."),
-    ] = None,
-    top_k: Annotated[int, typer.Option(help="Rows listed in stats.top.")] = 5,
-    array_encoding: Annotated[
-        Encoding, typer.Option(help="How --format json writes arrays.")
-    ] = Encoding.list,
+    weights: Weights = None,
+    reduction: Reduction = "mean",
+    nan_policy: NanPolicy = "raise",
+    include: Include = None,
+    top_k: TopK = 5,
+    array_encoding: ArrayEncoding = Encoding.list,
     url: Url = DEFAULT_URL,
     api_key: ApiKey = None,
     output: Output = Format.table,
     local: Local = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluate on this Dask cluster (tcp://HOST:PORT) from .npy or .parquet files read by its "
+            "workers; needs the distributed extra.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Evaluate on a local Dask cluster of this many processes, as --scheduler.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Evaluate one or more losses on arrays read from files."""
+    """Evaluate one or more losses on arrays read from files (on a Dask cluster for files larger
+    than memory: --scheduler or --workers)."""
     from . import progress, render
-    from .files import UsageError, read_array
-    from .specs import SpecError, parse_spec
 
-    try:
-        specs = [parse_spec(text) for text in loss or []]
-    except SpecError as error:
-        usage_error(str(error))
-    if not specs:
-        usage_error(
-            "give at least one --loss (name or name:param=value,...); loss-service losses lists them."
-        )
-    if [predictions, targets, weights].count("-") > 1:
-        usage_error("only one of the arrays can come from stdin (-).")
-    options: dict[str, Any] = {"reduction": reduction, "nan_policy": nan_policy, "top_k": top_k}
-    if include:
-        options["include"] = [part.strip() for item in include for part in item.split(",") if part.strip()]
+    specs = parse_specs(loss)
+    options = evaluation_options(reduction, nan_policy, include, top_k)
+    if scheduler is not None or workers is not None:
+        if local or (scheduler is not None and workers is not None):
+            usage_error("choose one of --local, --scheduler and --workers.")
+        from . import cluster
+
+        sources = {"predictions": predictions}
+        for role, source in (("targets", targets), ("weights", weights)):
+            if source is not None:
+                sources[role] = source
+        result = cluster.evaluate(sources, specs, options, scheduler, workers)
+        show(result, output, render.evaluation(result), array_encoding.value)
+        return
     with progress.Bars() as bars:
-        try:
-            arrays = {
-                role: read_array(source, role, bars.read)
-                for role, source in (("predictions", predictions), ("targets", targets), ("weights", weights))
-                if source is not None
-            }
-        except UsageError as error:
-            usage_error(str(error))
-        mismatch = progress.shape_mismatch(arrays)
-        if mismatch:
-            usage_error(mismatch)
+        arrays = read_arrays(predictions, targets, weights, bars)
         with connect(url, api_key, local, on_upload=bars.upload) as client:
             result = call(
                 client.evaluate,
@@ -234,12 +195,8 @@ def curve(
 ) -> None:
     """A loss and its gradient over a range of scalar predictions (L1 vs L2, Huber's deltas)."""
     from . import render
-    from .specs import SpecError, parse_spec
 
-    try:
-        parsed = [parse_spec(text) for text in spec]
-    except SpecError as error:
-        usage_error(str(error))
+    parsed = parse_specs(spec)
     names = {item if isinstance(item, str) else item["name"] for item in parsed}
     if len(names) > 1:
         usage_error(f"one loss per curve command; got {', '.join(sorted(names))}.")

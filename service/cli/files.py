@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..arrow import column_array
+
 SUFFIXES = {".npy": "npy", ".npz": "npz", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 READ_CHUNK = 1 << 20
 Progress = Callable[[str, int], Callable[[int], None] | None]
@@ -136,18 +138,8 @@ def _parquet(data: bytes, key: str | None, role: str) -> np.ndarray:
     except ImportError:
         raise UsageError(f"{role}: reading Parquet needs pyarrow: pip install pyarrow") from None
     table = pq.read_table(pa.BufferReader(data))
-    columns: dict[str, Any] = {name: _column(table.column(name)) for name in table.column_names}
+    columns: dict[str, Any] = {name: column_array(table.column(name)) for name in table.column_names}
     return _columns(columns, key, role)
-
-
-def _column(column: Any) -> np.ndarray:
-    """A Parquet column as NumPy: numbers as they are, fixed-size lists as rows of a 2-D array."""
-    import pyarrow as pa
-
-    column = column.combine_chunks()
-    if pa.types.is_fixed_size_list(column.type):
-        return column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), column.type.list_size)
-    return column.to_numpy(zero_copy_only=False)
 
 
 READERS: dict[str, Callable[[bytes, str | None, str], np.ndarray]] = {

@@ -62,3 +62,27 @@ def _value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}")
+
+
+def parse_rule(text: str) -> dict[str, Any]:
+    """An alert rule as ``name:loss=mse,split=production,window=1h,max=0.3`` (values as in specs)."""
+    name, _, rest = text.partition(":")
+    name = name.strip()
+    if not RULE_NAME.fullmatch(name) or not rest.strip():
+        raise SpecError(
+            f"{text!r}: an alert rule is name:loss=...,window=...,max=...[,split=...,reduction=...]."
+        )
+    rule: dict[str, Any] = {"name": name}
+    for item in _split(rest, text):
+        key, equals, value = item.partition("=")
+        key = key.strip()
+        if not equals or not NAME.fullmatch(key):
+            raise SpecError(f"{text!r}: {item!r} is not field=value.")
+        if key in rule:
+            raise SpecError(f"{text!r}: {key} is given twice.")
+        # Strings stay strings where JSON would read them otherwise ("1h" is not JSON; "1" is).
+        rule[key] = _value(value.strip()) if key in ("max", "window") else value.strip()
+    return rule

@@ -7,7 +7,9 @@
 
 NumPy arrays (or anything array-like) go in; typed answers (msgspec structs) with NumPy arrays come
 out. Large arrays travel as NPZ bodies, small ones as JSON. An error answer raises ``ProblemError``.
-Idempotent calls are retried on connection errors and 503 (see ``Retry``). The answer types load
+Idempotent calls are retried on connection errors and 503 (see ``Retry``). Runs (``create_run``,
+``log_batch``, ``summary``, ``series``, ``diagnostics``...) record batches and read their history
+(``/v1/runs``); every batch carries a ``batch_id``, so a retried one is counted once. The answer types load
 NumPy, so they are imported when first used: listing losses from a command line stays quick.
 """
 
@@ -36,6 +38,25 @@ if TYPE_CHECKING:
         Stats,
         TopRow,
     )
+    from .run_results import (
+        AlertRule,
+        CreatedRun,
+        Diagnostics,
+        Gap,
+        LatestValue,
+        LoggedBatch,
+        LossStatus,
+        RuleState,
+        Run,
+        RunList,
+        RunSummary,
+        Series,
+        SeriesLine,
+        SeriesPoint,
+        SplitDiagnostics,
+        WindowStats,
+        WindowSummary,
+    )
 
 _RESULTS = {
     "ArraySummary",
@@ -51,13 +72,53 @@ _RESULTS = {
 }
 
 
+_RUN_RESULTS = {
+    "AlertRule",
+    "CreatedRun",
+    "Diagnostics",
+    "Gap",
+    "LatestValue",
+    "LoggedBatch",
+    "LossStatus",
+    "RuleState",
+    "Run",
+    "RunList",
+    "RunSummary",
+    "Series",
+    "SeriesLine",
+    "SeriesPoint",
+    "SplitDiagnostics",
+    "WindowStats",
+    "WindowSummary",
+}
+
+
 def __getattr__(name: str) -> Any:
     if name in _RESULTS:
         return getattr(import_module(".results", __name__), name)
+    if name in _RUN_RESULTS:
+        return getattr(import_module(".run_results", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "WindowSummary",
+    "WindowStats",
+    "SplitDiagnostics",
+    "SeriesPoint",
+    "SeriesLine",
+    "Series",
+    "RunSummary",
+    "RunList",
+    "Run",
+    "RuleState",
+    "LossStatus",
+    "LoggedBatch",
+    "LatestValue",
+    "Gap",
+    "Diagnostics",
+    "CreatedRun",
+    "AlertRule",
     "ArraySummary",
     "AsyncClient",
     "Breakdown",

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from . import arrays, merge
+from .arrays import NPZ_FROM_ELEMENTS, as_array, encode
+from .merge import check_plain_sums, check_splittable, chunk_fields, n_rows, rows_per_request
+from .merge import merge as merge_parts
 from .plans import Call, EvaluateOptions, Limits, Losses, Plan, catalogue, send
 from .problem import ProblemError
 from .results import Evaluation, decoder
@@ -38,35 +40,35 @@ def evaluate(
             f"evaluate() got unexpected options {sorted(unknown)}; known: "
             f"{sorted(EvaluateOptions.__annotations__)}"
         )
-    given = {"predictions": arrays.as_array(predictions, "predictions")}
+    given = {"predictions": as_array(predictions, "predictions")}
     if targets is not None:
-        given["targets"] = arrays.as_array(targets, "targets")
+        given["targets"] = as_array(targets, "targets")
     if weights is not None:
-        given["weights"] = arrays.as_array(weights, "weights")
+        given["weights"] = as_array(weights, "weights")
     # Arrays come back as base64 unless asked otherwise: decoding them parses no float.
     fields: dict[str, Any] = {"losses": loss_specs(losses), "array_encoding": "base64", **options}
     if "include" in fields:
         fields["include"] = list(fields["include"])
-    rows = merge.rows_per_request(given, limits)
-    n_samples = merge.n_rows(given)
+    rows = rows_per_request(given, limits)
+    n_samples = n_rows(given)
     if rows is None or n_samples <= rows:
         return (yield from _evaluate_once(retry, given, fields))
-    merge.check_splittable(given, fields, n_samples, rows, limits)
+    check_splittable(given, fields, n_samples, rows, limits)
     if fields.get("reduction", "mean") != "none":
-        merge.check_plain_sums(fields["losses"], (yield from catalogue(retry)))
+        check_plain_sums(fields["losses"], (yield from catalogue(retry)))
     parts = []
     for start in range(0, n_samples, rows):
         part = {name: array[start : start + rows] for name, array in given.items()}
         try:
-            parts.append((yield from _evaluate_once(retry, part, merge.chunk_fields(fields))))
+            parts.append((yield from _evaluate_once(retry, part, chunk_fields(fields))))
         except ProblemError as problem:
             raise problem.shifted(start) from None
-    return merge.merge(parts, fields.get("reduction", "mean"), fields.get("nan_policy", "raise"))
+    return merge_parts(parts, fields.get("reduction", "mean"), fields.get("nan_policy", "raise"))
 
 
 def _evaluate_once(retry: Retry, given: dict[str, np.ndarray], fields: dict[str, Any]) -> Plan[Evaluation]:
     elements = sum(array.size for array in given.values())
-    body = arrays.encode(given, fields, npz=elements >= arrays.NPZ_FROM_ELEMENTS)
+    body = encode(given, fields, npz=elements >= NPZ_FROM_ELEMENTS)
     # Evaluation has no side effect on the service: safe to retry.
     response = yield from send(retry, Call("POST", "/v1/evaluate", body))
     return _EVALUATION.decode(response.content)

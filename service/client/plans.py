@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from . import bodies
+from .bodies import Body, json_body
 from .problem import ProblemError
 from .retry import Retry
 from .structs import Catalogue, LossInfo
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .results import CurveResult
 
 T = TypeVar("T")
+# The most runs one page of GET /v1/runs holds.
+MAX_PAGE = 1000
 LossSpec = str | Mapping[str, Any]
 Losses = LossSpec | Sequence[LossSpec]
 
@@ -36,7 +38,7 @@ class Call:
 
     method: str
     path: str
-    body: bodies.Body | None = None
+    body: Body | None = None
     params: Mapping[str, Any] | None = None
     idempotent: bool = True
 
@@ -70,8 +72,12 @@ class EvaluateOptions(TypedDict, total=False):
     array_encoding: Literal["list", "base64"]
 
 
-def send(retry: Retry, call: Call) -> Plan[httpx.Response]:
-    """Send ``call`` until it succeeds, retrying as ``retry`` allows; a problem answer raises."""
+def send(retry: Retry, call: Call, done_on_retry: frozenset[int] = frozenset()) -> Plan[httpx.Response]:
+    """Send ``call`` until it succeeds, retrying as ``retry`` allows; a problem answer raises.
+
+    ``done_on_retry``: statuses that, answered to a retry, mean that an earlier try took effect
+    (a DELETE whose answer was lost is answered 404 when tried again); returned, not raised.
+    """
     for attempt in itertools.count():
         outcome = yield call
         if isinstance(outcome, Exception):
@@ -82,7 +88,7 @@ def send(retry: Retry, call: Call) -> Plan[httpx.Response]:
             assert outcome is not None
             delay = retry.after_response(attempt, outcome, call.idempotent)
             if delay is None:
-                if outcome.is_success:
+                if outcome.is_success or (attempt and outcome.status_code in done_on_retry):
                     return outcome
                 raise ProblemError.from_response(outcome)
         yield Sleep(delay)
@@ -116,7 +122,7 @@ def curve(
     if params is not None:
         fields["params"] = dict(params) if isinstance(params, Mapping) else [dict(p) for p in params]
     # Base64 arrays decode without parsing a float per point. The call has no side effect: safe to retry.
-    body = bodies.json_body(fields | {"array_encoding": "base64"})
+    body = json_body(fields | {"array_encoding": "base64"})
     response = yield from send(retry, Call("POST", f"/v1/losses/{quote(name, safe='')}/curve", body))
     from .results import CURVE  # NumPy, loaded by the first call that needs it
 
@@ -132,7 +138,7 @@ def request(
     idempotent: bool | None,
 ) -> Plan[Any]:
     """Any call of the API: the JSON answer (None when it has no body)."""
-    body = None if json is None else bodies.json_body(json)
+    body = None if json is None else json_body(json)
     if idempotent is None:
         idempotent = method.upper() in IDEMPOTENT_METHODS
     response = yield from send(retry, Call(method.upper(), path, body, params, idempotent))

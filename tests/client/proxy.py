@@ -2,8 +2,10 @@
 
 Each request takes the next scripted fault (then ``pass``): ``503`` answers a problem with
 ``Retry-After`` when given (``503:2``), ``plain503`` answers uvicorn's plain-text 503, ``drop``
-closes the connection without an answer; ``pass`` forwards to the upstream server. Every request
-that reached the proxy is logged, and so is every one forwarded.
+closes the connection without an answer; ``pass`` forwards to the upstream server. Two faults
+forward the request and then lose the upstream's answer: ``lost`` closes the connection instead of
+answering, ``lost503`` answers 503 instead. Every request that reached the proxy is logged, and so
+is every one forwarded.
 """
 
 from __future__ import annotations
@@ -75,6 +77,13 @@ def _handler(proxy: Proxy, upstream: httpx.Client) -> type[BaseHTTPRequestHandle
             proxy.forwarded.append(seen)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
             response = upstream.request(self.command, self.path, content=body, headers=headers)
+            if fault == "lost":
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault == "lost503":
+                self._answer(503, b"Service Unavailable", "text/plain; charset=utf-8", {})
+                return
             self._answer(response.status_code, response.content, response.headers.get("content-type"), {})
 
         def _answer(
