@@ -18,7 +18,7 @@ from .specs import specs_of
 from .windows import MICROSECONDS
 
 # Fold a run's batches once this many are pending; reads merge the pending ones themselves.
-COMPACT_AFTER = 64
+COMPACT_AFTER = 256
 # Batches folded in one transaction.
 COMPACT_LIMIT = 2000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, and_, func, not_, or_, select, true, tuple_, update
+from sqlalchemy import Connection, Row, and_, func, or_, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -40,21 +40,41 @@ def window_conditions(window: Window) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _on(span: Span) -> ColumnElement[bool]:
-    """Whether a batch falls on the span's keys."""
+def _uncovered(spans: Sequence[Span]) -> list[ColumnElement[bool]]:
+    """Conditions for the batches that no span holds, each a range an index can serve: steps
+    outside a by-step span, or times in the gaps around and between time spans."""
+    gaps: list[ColumnElement[bool]] = []
+    if spans[0].kind == STEP:  # one span, over a window of batches with a step
+        (span,) = spans
+        if span.first is not None:
+            gaps.append(batches.c.step < span.first)
+        if span.last is not None:
+            gaps.append(batches.c.step > span.last)
+        return gaps
+    intervals = sorted(
+        (
+            -math.inf if span.first is None else span.first * MICROSECONDS,
+            math.inf if span.last is None else (span.last + TIME_LEVELS[span.kind]) * MICROSECONDS,
+        )
+        for span in spans
+    )
+    position = -math.inf
+    for start, end in intervals:
+        if start > position:
+            gaps.append(and_(true(), *_time_range(position, start)))
+        position = max(position, end)
+    if position < math.inf:
+        gaps.append(and_(true(), *_time_range(position, math.inf)))
+    return gaps
+
+
+def _time_range(start: float, end: float) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if span.kind == STEP:
-        conditions.append(batches.c.step.is_not(None))
-        if span.first is not None:
-            conditions.append(batches.c.step >= span.first)
-        if span.last is not None:
-            conditions.append(batches.c.step <= span.last)
-    else:
-        if span.first is not None:
-            conditions.append(batches.c.time >= span.first * MICROSECONDS)
-        if span.last is not None:
-            conditions.append(batches.c.time < (span.last + TIME_LEVELS[span.kind]) * MICROSECONDS)
-    return and_(true(), *conditions)
+    if start > -math.inf:
+        conditions.append(batches.c.time >= int(start))
+    if end < math.inf:
+        conditions.append(batches.c.time < int(end))
+    return conditions
 
 
 def _keys(span: Span) -> ColumnElement[bool]:
@@ -165,8 +185,12 @@ def read(
     if cover.losses is not None:
         query = query.where(aggregates.c.loss.in_(cover.losses))
     found = _aggregates(connection.execute(query))
-    rest = or_(batches.c.sequence > compacted_through, not_(or_(*map(_on, cover.spans))))
-    return found, batch_window(connection, run_id, [*conditions, rest])
+    # The batches no aggregate holds: those recorded since the last compaction, and those outside
+    # the spans (at the edges). One query each, so that each runs on an index range.
+    rest = batch_window(connection, run_id, conditions, after_sequence=compacted_through)
+    for gap in _uncovered(cover.spans):
+        rest += batch_window(connection, run_id, [*conditions, gap], upto_sequence=compacted_through)
+    return found, sorted(rest, key=lambda batch: batch.sequence)
 
 
 def _load(

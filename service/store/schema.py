@@ -121,4 +121,5 @@ aggregates = Table(
     Column("total", Float, nullable=True),
     Column("nonfinite", BigInteger, nullable=False),
     Column("accumulator", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,  # rows kept in key order: a window's aggregates are read in sequence
 )

@@ -16,7 +16,7 @@ from .aggregates import pending_runs as pending_runs_sql
 from .aggregates import read as read_window
 from .aggregates import step_sums as step_sums_sql
 from .aggregates import window_sums as window_sums_sql
-from .batches import find, record
+from .batches import find, record, taken_ids
 from .database import Database
 from .errors import DuplicateBatch, StoreUnavailable
 from .migrate import current, head, upgrade
@@ -147,29 +147,63 @@ class Store:
     def record_batches(
         self, items: Sequence[tuple[int, NewBatch, bool]]
     ) -> list[Recorded | DuplicateBatch | None]:
-        """Record several batches in one transaction (group commit), each under a savepoint, so
-        that one batch's conflict does not undo the others. Per batch: its ``Recorded``, a
-        ``DuplicateBatch`` with the batch already recorded under its batch_id, or None when its run
-        is gone. Nothing is answered before the commit."""
-        outcomes: list[Recorded | DuplicateBatch | None] = []
-        conflicts = []
-        with self._write() as connection:
-            for position, (run_id, batch, new_split) in enumerate(items):
-                savepoint = connection.begin_nested()
-                try:
-                    outcomes.append(record(connection, run_id, batch, new_split))
-                    savepoint.commit()
-                except sa_exc.IntegrityError:
-                    savepoint.rollback()
-                    outcomes.append(None)
-                    conflicts.append(position)
+        """Record several batches in one transaction (group commit). Per batch: its ``Recorded``,
+        a ``DuplicateBatch`` with the batch already recorded under its batch_id, or None when its
+        run is gone. Nothing is answered before the commit.
+
+        The batch ids already taken are looked up first; the others go in one statement per run.
+        Should another process insert one of them meanwhile (PostgreSQL), the group is done again
+        batch by batch, each under a savepoint.
+        """
+        try:
+            with self._write() as connection:
+                outcomes = self._record_group(connection, items)
+        except sa_exc.IntegrityError:
+            outcomes = self._record_one_by_one(items)
+        conflicts = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if conflicts:
             with self._read() as connection:
                 for position in conflicts:
                     run_id, batch, _ = items[position]
                     existing = find(connection, run_id, batch.batch_id)
-                    # No batch under that id: the conflict was the run's deletion in between.
+                    # No batch under that id: the run was deleted in between.
                     outcomes[position] = None if existing is None else DuplicateBatch(existing)
+        return outcomes
+
+    @staticmethod
+    def _record_group(
+        connection: Connection, items: Sequence[tuple[int, NewBatch, bool]]
+    ) -> list[Recorded | DuplicateBatch | None]:
+        """Outcomes in the order of ``items``; None where the batch id is taken (or the run gone)."""
+        taken = taken_ids(connection, [(run_id, batch.batch_id) for run_id, batch, _ in items])
+        by_run: dict[int, list[int]] = {}
+        for position, (run_id, batch, _) in enumerate(items):
+            if (run_id, batch.batch_id) not in taken:
+                taken.add((run_id, batch.batch_id))  # a second copy within the group is a duplicate
+                by_run.setdefault(run_id, []).append(position)
+        outcomes: list[Recorded | DuplicateBatch | None] = [None] * len(items)
+        for run_id, positions in by_run.items():
+            splits = sorted({items[p][1].split for p in positions if items[p][2]})
+            recorded = record(connection, run_id, [items[p][1] for p in positions], splits)
+            if recorded is not None:  # else the run is gone: None for each
+                for position, outcome in zip(positions, recorded, strict=True):
+                    outcomes[position] = outcome
+        return outcomes
+
+    def _record_one_by_one(
+        self, items: Sequence[tuple[int, NewBatch, bool]]
+    ) -> list[Recorded | DuplicateBatch | None]:
+        outcomes: list[Recorded | DuplicateBatch | None] = []
+        with self._write() as connection:
+            for run_id, batch, new_split in items:
+                savepoint = connection.begin_nested()
+                try:
+                    recorded = record(connection, run_id, [batch], [batch.split] if new_split else [])
+                    savepoint.commit()
+                    outcomes.append(None if recorded is None else recorded[0])
+                except sa_exc.IntegrityError:
+                    savepoint.rollback()
+                    outcomes.append(None)
         return outcomes
 
     def history(

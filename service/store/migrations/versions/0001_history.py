@@ -95,6 +95,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name="fk_aggregates_run_id_runs", ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "kind", "split", "loss", "key", name="pk_aggregates"),
+        sqlite_with_rowid=False,  # rows kept in key order: a window's aggregates are read in sequence
     )
 
 
