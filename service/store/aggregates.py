@@ -41,16 +41,11 @@ def window_conditions(window: Window) -> list[ColumnElement[bool]]:
 
 
 def _uncovered(spans: Sequence[Span]) -> list[ColumnElement[bool]]:
-    """Conditions for the batches that no span holds, each a range an index can serve: steps
-    outside a by-step span, or times in the gaps around and between time spans."""
-    gaps: list[ColumnElement[bool]] = []
-    if spans[0].kind == STEP:  # one span, over a window of batches with a step
-        (span,) = spans
-        if span.first is not None:
-            gaps.append(batches.c.step < span.first)
-        if span.last is not None:
-            gaps.append(batches.c.step > span.last)
-        return gaps
+    """Conditions for the batches of a window that no span holds, each a time range an index can
+    serve: the gaps around and between time spans. A by-step span covers the window's whole step
+    range (``monitoring.windows`` makes it so), which leaves no gap."""
+    if spans[0].kind == STEP:
+        return []
     intervals = sorted(
         (
             -math.inf if span.first is None else span.first * MICROSECONDS,
@@ -58,6 +53,7 @@ def _uncovered(spans: Sequence[Span]) -> list[ColumnElement[bool]]:
         )
         for span in spans
     )
+    gaps: list[ColumnElement[bool]] = []
     position = -math.inf
     for start, end in intervals:
         if start > position:
@@ -187,10 +183,12 @@ def read(
     found = _aggregates(connection.execute(query))
     # The batches no aggregate holds: those recorded since the last compaction, and those outside
     # the spans (at the edges). One query each, so that each runs on an index range.
-    rest = batch_window(connection, run_id, conditions, after_sequence=compacted_through)
-    for gap in _uncovered(cover.spans):
-        rest += batch_window(connection, run_id, [*conditions, gap], upto_sequence=compacted_through)
-    return found, sorted(rest, key=lambda batch: batch.sequence)
+    rest = {
+        b.sequence: b for b in batch_window(connection, run_id, conditions, after_sequence=compacted_through)
+    }
+    for gap in _uncovered(cover.spans):  # (no sequence bound: the time index serves the range)
+        rest.update((b.sequence, b) for b in batch_window(connection, run_id, [*conditions, gap]))
+    return found, [rest[sequence] for sequence in sorted(rest)]
 
 
 def _load(
