@@ -165,35 +165,30 @@ def small(backend: str, url: str, quick: bool) -> None:
 
 
 BATCHES, STEPS, SAMPLES = 100_000, 1_000, 100
+START = 1_767_225_600 * 1_000_000  # 2026-01-01, one batch a second
 
 
-def seed(url: str, batches: int) -> tuple[int, float]:
-    """A run of ``batches`` batches on STEPS steps (train and validation), written into the tables
-    in bulk and compacted; returns the bytes of one (batch, loss) accumulator and the compaction
-    throughput (batches/s)."""
-    monitor = Monitor(url)
+def write_run(
+    monitor: Monitor, name: str, batches: int, steps: int, samples: int, rng: np.random.Generator
+) -> list[int]:
+    """A run of ``batches`` batches of MSE on ``steps`` steps (train and validation in turn, one a
+    second), evaluated with the core and written straight into the tables, then compacted; the
+    sizes of the batches' accumulators."""
     spec = LossSpec(get("mse"), get("mse").params())
-    rng = np.random.default_rng(0)
-
-    async def create() -> int:
-        run, _ = await monitor.put_run("long", [spec])
-        return run.id
-
-    run_id = asyncio.run(create())
-    start = 1_767_225_600 * 1_000_000  # 2026-01-01, one batch a second
+    run, _ = asyncio.run(monitor.put_run(name, [spec]))
     rows, sizes = [], []
     for i in range(batches):
-        p, t = rng.normal(size=SAMPLES), rng.normal(size=SAMPLES)
+        p, t = rng.normal(size=samples), rng.normal(size=samples)
         (result,) = evaluate([spec], p, t, None, Options(include=frozenset(), accumulate=True))
         assert result.accumulator is not None
         blob = result.accumulator.to_bytes()
         sizes.append(len(blob))
         fields = BatchFields(
-            "train" if i % 2 == 0 else "validation", i * STEPS // batches, start + i * 1_000_000
+            "train" if i % 2 == 0 else "validation", i * steps // batches, START + i * 1_000_000
         )
         rows.append(
             {
-                "run_id": run_id,
+                "run_id": run.id,
                 "sequence": i + 1,
                 "batch_id": uuid.uuid4().hex,
                 "split": fields.split,
@@ -210,23 +205,30 @@ def seed(url: str, batches: int) -> tuple[int, float]:
             connection.execute(insert(schema.batches), rows[chunk : chunk + 5000])
         connection.execute(
             update(schema.runs)
-            .where(schema.runs.c.id == run_id)
+            .where(schema.runs.c.id == run.id)
             .values(
                 last_sequence=batches,
                 batches=batches,
-                first_time=start,
-                last_time=start + (batches - 1) * 1_000_000,
-                last_step=STEPS - 1,
+                first_time=START,
+                last_time=START + (batches - 1) * 1_000_000,
+                last_step=steps - 1,
             )
         )
         connection.execute(
-            insert(schema.run_splits), [{"run_id": run_id, "split": s} for s in ("train", "validation")]
+            insert(schema.run_splits), [{"run_id": run.id, "split": s} for s in ("train", "validation")]
         )
     began = time.perf_counter()
-    asyncio.run(monitor.compact_now("long"))
-    throughput = batches / (time.perf_counter() - began)
+    asyncio.run(monitor.compact_now(name))
+    return sizes, time.perf_counter() - began
+
+
+def seed(url: str, batches: int) -> tuple[int, float]:
+    """The long run of ``reads``; the bytes of one (batch, loss) accumulator and the compaction
+    throughput (batches folded into aggregates per second)."""
+    monitor = Monitor(url)
+    sizes, seconds = write_run(monitor, "long", batches, STEPS, SAMPLES, np.random.default_rng(0))
     asyncio.run(monitor.stop())
-    return int(statistics.mean(sizes)), throughput
+    return int(statistics.mean(sizes)), batches / seconds
 
 
 def timed_get(port: int, path: str, repeats: int) -> float:
@@ -278,56 +280,11 @@ def reads(backend: str, url: str, quick: bool) -> None:
 
 
 def seed_runs(url: str, runs: int, steps: int) -> None:
-    """``runs`` training runs of ``steps`` steps (one train and one validation batch a step),
-    written straight into the tables and compacted."""
+    """``runs`` training runs of ``steps`` steps (one train and one validation batch a step)."""
     monitor = Monitor(url)
-    spec = LossSpec(get("mse"), get("mse").params())
     rng = np.random.default_rng(1)
-    start = 1_767_225_600 * 1_000_000
-
-    async def create(name: str) -> int:
-        run, _ = await monitor.put_run(name, [spec], None, None)
-        return run.id
-
     for r in range(runs):
-        run_id = asyncio.run(create(f"run-{r:04d}"))
-        rows = []
-        for i in range(2 * steps):
-            p, t = rng.normal(size=20), rng.normal(size=20)
-            (result,) = evaluate([spec], p, t, None, Options(include=frozenset(), accumulate=True))
-            assert result.accumulator is not None
-            fields = BatchFields("train" if i % 2 == 0 else "validation", i // 2, start + i * 1_000_000)
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "sequence": i + 1,
-                    "batch_id": uuid.uuid4().hex,
-                    "split": fields.split,
-                    "step": fields.step,
-                    "time": fields.time,
-                    "time_given": True,
-                    "fingerprint": fingerprint(p, t, None, "raise", fields),
-                    "results": b"[]",
-                    "accumulators": pack([result.accumulator.to_bytes()]),
-                }
-            )
-        with monitor.database.engine.begin() as connection:
-            connection.execute(insert(schema.batches), rows)
-            connection.execute(
-                update(schema.runs)
-                .where(schema.runs.c.id == run_id)
-                .values(
-                    last_sequence=len(rows),
-                    batches=len(rows),
-                    first_time=start,
-                    last_time=start + (len(rows) - 1) * 1_000_000,
-                    last_step=steps - 1,
-                )
-            )
-            connection.execute(
-                insert(schema.run_splits), [{"run_id": run_id, "split": s} for s in ("train", "validation")]
-            )
-        asyncio.run(monitor.compact_now(f"run-{r:04d}"))
+        write_run(monitor, f"run-{r:04d}", 2 * steps, steps, 20, rng)
     asyncio.run(monitor.stop())
 
 

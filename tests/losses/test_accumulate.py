@@ -24,7 +24,8 @@ from service.losses.evaluate import LossSpec, Options, evaluate
 from service.losses.sketch import MAPPING, Sketch
 from service.losses.stats import QUANTILES
 
-from .inputs import param_sets, sample, variants
+from .inputs import sample
+from .test_common import CASES
 
 ALPHA = RELATIVE_ACCURACY
 REDUCTIONS = ("mean", "sum", "sum_over_batch_size")
@@ -256,19 +257,6 @@ def test_serialization_round_trips_exactly():
 # ---- against evaluate, over the whole registry ------------------------------------------------
 
 
-def _cases() -> list[pytest.param]:
-    cases = []
-    for definition in registry.definitions():
-        for raw in param_sets(definition):
-            params = definition.params(**raw)
-            for variant in variants(definition, params):
-                label = ",".join(f"{k}={v}" for k, v in raw.items()) or "defaults"
-                cases.append(
-                    pytest.param(definition.name, raw, variant, id=f"{definition.name}[{label}]-{variant}")
-                )
-    return cases
-
-
 def _batches(name: str, raw: dict, variant: str, k: int = 4):
     definition = registry.get(name)
     params = definition.params(**raw)
@@ -286,7 +274,7 @@ def _close(a: float | None, b: float | None) -> bool:
     return a == pytest.approx(b, rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.parametrize(("name", "raw", "variant"), _cases())
+@pytest.mark.parametrize(("name", "raw", "variant"), CASES)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_merged_batches_equal_evaluate_on_their_concatenation(name, raw, variant, weighted):
     spec, batches = _batches(name, raw, variant)
