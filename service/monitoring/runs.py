@@ -3,15 +3,17 @@
 ``Monitor`` is asynchronous and never blocks the event loop: every database call runs on a worker
 thread — writes on the writer threads (one for SQLite, which takes one writer at a time anyway;
 the pool size for PostgreSQL), reads on the reader threads. It keeps per process a cache of the
-runs it has written to (id and loss specs), so that recording a batch costs one transaction of
-two statements; a run deleted or re-created elsewhere is noticed by its id, which is never reused.
+runs it has written to (id and loss specs); a run deleted or re-created elsewhere is noticed by its
+id, which is never reused.
 
 Recording a batch: evaluate it with the run's losses (``Options(accumulate=True)``), then insert it
-with one accumulator per loss and a fingerprint of its content. A ``batch_id`` already recorded is
-a duplicate when the fingerprint, split, step and (if both were given) time agree, else a conflict.
-Nothing is written before the evaluation succeeded. Once ``COMPACT_AFTER`` batches are pending,
-the run is compacted in the background; reads merge the pending batches themselves, so answers
-never depend on whether compaction has run.
+with one accumulator per loss and a fingerprint of its content. The batches that arrive while a
+write is under way are written together (group commit: one transaction, one multi-row insert per
+run) and each is answered after that commit. A ``batch_id`` already recorded is a duplicate when
+the fingerprint, split, step and (if both were given) time agree, else a conflict. Nothing is
+written before the evaluation succeeded. Once ``COMPACT_AFTER`` batches are pending, and every
+``SWEEP_SECONDS`` for runs that have gone quiet, the run is compacted in the background; reads
+merge the pending batches themselves, so answers never depend on whether compaction has run.
 """
 
 from __future__ import annotations

@@ -137,13 +137,6 @@ class Store:
 
     # ---- batches ---------------------------------------------------------------------------------
 
-    def record_batch(self, run_id: int, batch: NewBatch, new_split: bool) -> Recorded | None:
-        """Record a batch (None: the run is gone). ``DuplicateBatch`` if its batch_id is taken."""
-        (outcome,) = self.record_batches([(run_id, batch, new_split)])
-        if isinstance(outcome, DuplicateBatch):
-            raise outcome
-        return outcome
-
     def record_batches(
         self, items: Sequence[tuple[int, NewBatch, bool]]
     ) -> list[Recorded | DuplicateBatch | None]:
