@@ -57,7 +57,7 @@ except ImportError as error:  # pragma: no cover - the extra is part of the test
 
 from .arrow import column_array
 from .client.evaluation import loss_specs
-from .client.plans import EvaluateOptions, Losses
+from .client.plans import EvaluateOptions, Losses, refuse_unknown
 from .client.problem import ErrorLocation, ProblemError
 from .client.results import Evaluation, LossResult, Stats
 from .losses import LossSpec, Options, registry
@@ -437,12 +437,7 @@ def _request(losses: Losses, options: Mapping[str, Any]) -> tuple[list[LossSpec]
     from .api.schemas import evaluate_request_model
     from .api.translate import to_spec
 
-    unknown = set(options) - set(EvaluateOptions.__annotations__)
-    if unknown:
-        raise TypeError(
-            f"evaluate() got unexpected options {sorted(unknown)}; known: "
-            f"{sorted(EvaluateOptions.__annotations__)}"
-        )
+    refuse_unknown("evaluate", options, EvaluateOptions)
     payload = {"losses": loss_specs(losses), "predictions": None, "targets": None, **options}
     if "include" in payload:
         payload["include"] = list(payload["include"])

@@ -41,6 +41,16 @@ def as_array(value: Any, name: str) -> np.ndarray:
     raise TypeError(f"{name}: arrays of dtype {array.dtype} cannot be evaluated; send real numbers.")
 
 
+def given_arrays(predictions: Any, targets: Any, weights: Any) -> dict[str, np.ndarray]:
+    """The arrays of a request by field name; targets and weights only when given."""
+    given = {"predictions": as_array(predictions, "predictions")}
+    if targets is not None:
+        given["targets"] = as_array(targets, "targets")
+    if weights is not None:
+        given["weights"] = as_array(weights, "weights")
+    return given
+
+
 def json_array(array: np.ndarray) -> np.ndarray:
     """The array as orjson writes it exactly: int64 for integers, float64 for everything else."""
     kind = np.int64 if array.dtype.kind == "i" else np.float64
@@ -70,6 +80,11 @@ def encode(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Any], npz: boo
     if not npz:
         return json_body(dict(fields) | {name: json_array(array) for name, array in arrays.items()})
     return Body(npz_chunks(arrays, fields), NPZ)
+
+
+def array_body(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Any]) -> Body:
+    """``encode``, as NPZ from ``NPZ_FROM_ELEMENTS`` elements in all."""
+    return encode(arrays, fields, npz=sum(array.size for array in arrays.values()) >= NPZ_FROM_ELEMENTS)
 
 
 def npz_chunks(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Any]) -> list[bytes]:

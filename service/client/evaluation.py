@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import NPZ_FROM_ELEMENTS, as_array, encode
+from .arrays import array_body, given_arrays
 from .merge import check_plain_sums, check_splittable, chunk_fields, n_rows, rows_per_request
 from .merge import merge as merge_parts
-from .plans import Call, EvaluateOptions, Limits, Losses, Plan, catalogue, send
+from .plans import Call, EvaluateOptions, Limits, Losses, Plan, catalogue, refuse_unknown, send
 from .problem import ProblemError
 from .results import Evaluation, decoder
 from .retry import Retry
@@ -34,17 +34,8 @@ def evaluate(
     options: EvaluateOptions,
 ) -> Plan[Evaluation]:
     """``POST /v1/evaluate``, split into several requests when the arrays exceed ``limits``."""
-    unknown = set(options) - set(EvaluateOptions.__annotations__)
-    if unknown:
-        raise TypeError(
-            f"evaluate() got unexpected options {sorted(unknown)}; known: "
-            f"{sorted(EvaluateOptions.__annotations__)}"
-        )
-    given = {"predictions": as_array(predictions, "predictions")}
-    if targets is not None:
-        given["targets"] = as_array(targets, "targets")
-    if weights is not None:
-        given["weights"] = as_array(weights, "weights")
+    refuse_unknown("evaluate", options, EvaluateOptions)
+    given = given_arrays(predictions, targets, weights)
     # Arrays come back as base64 unless asked otherwise: decoding them parses no float.
     fields: dict[str, Any] = {"losses": loss_specs(losses), "array_encoding": "base64", **options}
     if "include" in fields:
@@ -67,8 +58,7 @@ def evaluate(
 
 
 def _evaluate_once(retry: Retry, given: dict[str, np.ndarray], fields: dict[str, Any]) -> Plan[Evaluation]:
-    elements = sum(array.size for array in given.values())
-    body = encode(given, fields, npz=elements >= NPZ_FROM_ELEMENTS)
+    body = array_body(given, fields)
     # Evaluation has no side effect on the service: safe to retry.
     response = yield from send(retry, Call("POST", "/v1/evaluate", body))
     return _EVALUATION.decode(response.content)

@@ -72,6 +72,15 @@ class EvaluateOptions(TypedDict, total=False):
     array_encoding: Literal["list", "base64"]
 
 
+def refuse_unknown(caller: str, given: Mapping[str, Any], known: Any, what: str = "options") -> None:
+    """Refuse keyword arguments that the TypedDict ``known`` does not declare (as Python would)."""
+    unknown = set(given) - set(known.__annotations__)
+    if unknown:
+        raise TypeError(
+            f"{caller}() got unexpected {what} {sorted(unknown)}; known: {sorted(known.__annotations__)}"
+        )
+
+
 def send(retry: Retry, call: Call, done_on_retry: frozenset[int] = frozenset()) -> Plan[httpx.Response]:
     """Send ``call`` until it succeeds, retrying as ``retry`` allows; a problem answer raises.
 

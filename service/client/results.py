@@ -75,6 +75,16 @@ class Inputs(Struct):
     targets: ArraySummary
 
 
+def result_of(results: list[LossResult], loss: int | str) -> LossResult:
+    """The result at a position, or the first with a canonical loss name."""
+    if isinstance(loss, int):
+        return results[loss]
+    for result in results:
+        if result.loss == loss:
+            return result
+    raise KeyError(f"no result for loss {loss!r}; results: {[r.loss for r in results]}")
+
+
 class Evaluation(Struct):
     """The answer of ``POST /v1/evaluate``: one result per requested loss, in request order."""
 
@@ -85,12 +95,7 @@ class Evaluation(Struct):
 
     def __getitem__(self, loss: int | str) -> LossResult:
         """A result by position, or by canonical loss name (the first with that name)."""
-        if isinstance(loss, int):
-            return self.results[loss]
-        for result in self.results:
-            if result.loss == loss:
-                return result
-        raise KeyError(f"no result for loss {loss!r}; results: {[r.loss for r in self.results]}")
+        return result_of(self.results, loss)
 
 
 class Curve(Struct):

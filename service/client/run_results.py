@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .results import LossResult, decoder
+from .results import LossResult, decoder, result_of
 from .structs import Struct
 
 
@@ -106,13 +106,8 @@ class LoggedBatch(Struct):
     results: list[LossResult]
 
     def __getitem__(self, loss: int | str) -> LossResult:
-        """A result by position, or by canonical loss name."""
-        if isinstance(loss, int):
-            return self.results[loss]
-        for result in self.results:
-            if result.loss == loss:
-                return result
-        raise KeyError(f"no result for loss {loss!r}; results: {[r.loss for r in self.results]}")
+        """A result by position, or by canonical loss name (the first with that name)."""
+        return result_of(self.results, loss)
 
 
 class WindowStats(Struct):

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any, Literal, TypedDict
 from urllib.parse import quote
 
-from .arrays import NPZ_FROM_ELEMENTS, as_array, encode
+from .arrays import array_body, given_arrays
 from .bodies import json_body
 from .evaluation import loss_specs
-from .plans import Call, EvaluateOptions, Losses, Plan, send
+from .plans import Call, EvaluateOptions, Losses, Plan, refuse_unknown, send
 from .retry import Retry
 from .run_results import (
     DIAGNOSTICS,
@@ -76,10 +76,8 @@ def _names(value: Names | None) -> list[str] | None:
     return [value] if isinstance(value, str) else list(value)
 
 
-def window_params(window: Window) -> dict[str, Any]:
-    unknown = set(window) - set(Window.__annotations__)
-    if unknown:
-        raise TypeError(f"unexpected arguments {sorted(unknown)}; known: {sorted(Window.__annotations__)}")
+def window_params(caller: str, window: Window) -> dict[str, Any]:
+    refuse_unknown(caller, window, Window, "arguments")
     params: dict[str, Any] = {}
     for name, value in window.items():
         if value is None:
@@ -165,17 +163,8 @@ def log_batch(
     options: BatchOptions,
 ) -> Plan[LoggedBatch]:
     """``POST /v1/runs/{run}/batches`` with a ``batch_id`` (a fresh UUID when none is given)."""
-    unknown = set(options) - set(BatchOptions.__annotations__)
-    if unknown:
-        raise TypeError(
-            f"log_batch() got unexpected options {sorted(unknown)}; known: "
-            f"{sorted(BatchOptions.__annotations__)}"
-        )
-    given = {"predictions": as_array(predictions, "predictions")}
-    if targets is not None:
-        given["targets"] = as_array(targets, "targets")
-    if weights is not None:
-        given["weights"] = as_array(weights, "weights")
+    refuse_unknown("log_batch", options, BatchOptions)
+    given = given_arrays(predictions, targets, weights)
     fields: dict[str, Any] = {
         "split": split,
         "batch_id": batch_id or uuid.uuid4().hex,
@@ -188,14 +177,15 @@ def log_batch(
         fields["time"] = timestamp(time)
     if "include" in fields:
         fields["include"] = list(fields["include"])
-    elements = sum(array.size for array in given.values())
-    body = encode(given, fields, npz=elements >= NPZ_FROM_ELEMENTS)
+    body = array_body(given, fields)
     response = yield from send(retry, Call("POST", run_path(run, "batches"), body))
     return LOGGED_BATCH.decode(response.content)
 
 
 def summary(retry: Retry, run: str, window: Window) -> Plan[RunSummary]:
-    response = yield from send(retry, Call("GET", run_path(run, "summary"), params=window_params(window)))
+    response = yield from send(
+        retry, Call("GET", run_path(run, "summary"), params=window_params("summary", window))
+    )
     return RUN_SUMMARY.decode(response.content)
 
 
@@ -207,7 +197,7 @@ def series(
     max_points: int | None,
     window: Window,
 ) -> Plan[Series]:
-    params = window_params(window) | {"by": by}
+    params = window_params("series", window) | {"by": by}
     if interval is not None:
         params["interval"] = str(interval)
     if max_points is not None:
@@ -230,11 +220,7 @@ class DiagnosticsOptions(TypedDict, total=False):
 
 
 def diagnostics(retry: Retry, run: str, options: DiagnosticsOptions) -> Plan[Diagnostics]:
-    unknown = set(options) - set(DiagnosticsOptions.__annotations__)
-    if unknown:
-        raise TypeError(
-            f"unexpected arguments {sorted(unknown)}; known: {sorted(DiagnosticsOptions.__annotations__)}"
-        )
+    refuse_unknown("diagnostics", options, DiagnosticsOptions, "arguments")
     params = {key: value for key, value in options.items() if value is not None}
     response = yield from send(retry, Call("GET", run_path(run, "diagnostics"), params=params))
     return DIAGNOSTICS.decode(response.content)
