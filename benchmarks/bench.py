@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -706,17 +706,30 @@ def machine() -> str:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+def section_parser(doc: str | None, sections: Mapping[str, Any]) -> argparse.ArgumentParser:
+    """The options every benchmark script takes: ``--only`` some sections, ``--quick``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(sections), help="comma-separated sections")
     parser.add_argument("--quick", action="store_true", help="shorter runs")
-    args = parser.parse_args()
+    return parser
+
+
+def print_header() -> None:
+    """The machine, then the head of the table that ``record`` adds rows to."""
     print(f"Machine: {machine()}\n")
     print("| what | ours | baseline | ratio | target | met |\n|---|---|---|---|---|---|", flush=True)
+
+
+def run_sections(doc: str | None, sections: Mapping[str, Callable[[bool], None]]) -> None:
+    """Parse the command line, print the header, and run the chosen sections in order."""
+    args = section_parser(doc, sections).parse_args()
+    print_header()
     for name in args.only.split(","):
-        SECTIONS[name.strip()](args.quick)
+        sections[name.strip()](args.quick)
+
+
+def main() -> None:
+    run_sections(__doc__, SECTIONS)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import statistics
@@ -35,7 +34,7 @@ from service import tuning
 from service.client import Client
 from service.client.arrays import encode
 
-from .bench import ROWS, data, fmt_ms, machine, record, server
+from .bench import ROWS, data, fmt_ms, record, run_sections, server
 
 Timed = Callable[[], Any]
 
@@ -267,16 +266,7 @@ SECTIONS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
-    parser.add_argument("--quick", action="store_true", help="shorter runs")
-    args = parser.parse_args()
-    print(f"Machine: {machine()}\n")
-    print("| what | ours | baseline | ratio | target | met |\n|---|---|---|---|---|---|", flush=True)
-    for name in args.only.split(","):
-        SECTIONS[name.strip()](args.quick)
+    run_sections(__doc__, SECTIONS)
     assert ROWS
 
 

@@ -20,7 +20,6 @@ with an admin URL; a database is created for the run and dropped after it.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -51,7 +50,19 @@ from service.monitoring.runs import (  # noqa: E402
 from service.store import schema  # noqa: E402
 from service.store.records import pack  # noqa: E402
 
-from .bench import WRK_SCRIPT, data, fmt_ms, machine, npz_body, record, request, server, timed_post, wrk  # noqa: E402
+from .bench import (  # noqa: E402
+    WRK_SCRIPT,
+    data,
+    fmt_ms,
+    npz_body,
+    print_header,
+    record,
+    request,
+    section_parser,
+    server,
+    timed_post,
+    wrk,
+)
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -170,10 +181,10 @@ START = 1_767_225_600 * 1_000_000  # 2026-01-01, one batch a second
 
 def write_run(
     monitor: Monitor, name: str, batches: int, steps: int, samples: int, rng: np.random.Generator
-) -> list[int]:
+) -> tuple[list[int], float]:
     """A run of ``batches`` batches of MSE on ``steps`` steps (train and validation in turn, one a
     second), evaluated with the core and written straight into the tables, then compacted; the
-    sizes of the batches' accumulators."""
+    sizes of the batches' accumulators and the seconds compaction took."""
     spec = LossSpec(get("mse"), get("mse").params())
     run, _ = asyncio.run(monitor.put_run(name, [spec]))
     rows, sizes = [], []
@@ -309,16 +320,11 @@ SECTIONS = {"large": large, "small": small, "reads": reads, "list": listing}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser = section_parser(__doc__, SECTIONS)
     parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_ADMIN", POSTGRES_ADMIN))
-    parser.add_argument("--quick", action="store_true", help="shorter runs, a smaller run to read")
     args = parser.parse_args()
-    print(f"Machine: {machine()}\n")
-    print("| what | ours | baseline | ratio | target | met |\n|---|---|---|---|---|---|", flush=True)
+    print_header()
     for backend in args.backends.split(","):
         for name in args.only.split(","):
             with history_database(backend.strip(), args.postgres) as url:
